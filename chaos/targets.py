@@ -1,0 +1,44 @@
+"""Target settings: where a drill runs. Validated without I/O; preflight checks reachability."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Target(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    protected: bool = Field(False, description="refuse to run without --allow-protected")
+
+
+class BundledTarget(_Target):
+    """The bundled todo service. Without `url` the harness starts it (temp dir, free ports) and stops it after."""
+
+    kind: Literal["bundled"] = "bundled"
+    url: str | None = Field(None, description="public URL of an already running `hanbit-drill serve`")
+    data_dir: str | None = Field(None, description="its data directory (holds the admin token)")
+    regions: int = Field(2, ge=1, le=2)
+    workers: int = Field(2, ge=1, le=16)
+
+
+class AwsTarget(_Target):
+    """A real stack (staging). Credentials come from the environment, never from the file."""
+
+    kind: Literal["aws"] = "aws"
+    api_url: str
+    region: str = "ap-northeast-2"
+    secondary_region: str | None = "ap-northeast-1"
+    function: str = "todo-api"
+    alias: str = "LIVE"
+    table: str = "todos"
+    use_fis: bool = True
+    fis_role_arn: str | None = None
+    stop_alarm_arns: list[str] = Field(default_factory=list)
+    health_check_id: str | None = Field(None, description="Route 53 health check of the primary (failover)")
+    routing_control_arn: str | None = Field(None, description="ARC routing control of the primary (failover)")
+    drill_tag: str = Field("hanbit-drill", description="attribute marking items the drill created")
+
+
+Target = BundledTarget | AwsTarget
