@@ -1,0 +1,72 @@
+"""What load to drive: the `load:` block of a scenario, and the arguments of `hanbit-drill load`.
+
+Shared contract between the scenario files (`scenarios`) and the runner (`loadtests`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class LoadModel(StrEnum):
+    OPEN = "open"  # fixed arrival rate, latency measured from the intended send time
+    CLOSED = "closed"  # a population of users with think time
+
+
+class ShapeKind(StrEnum):
+    CONSTANT = "constant"
+    RAMP = "ramp"  # linear from `start_fraction` of the rate/users to all of it over `ramp_s`
+    STEP = "step"  # `steps` equal increments, each held `step_s`
+    SPIKE = "spike"  # base load, `spike_factor` times it from `spike_at_s` for `spike_s`
+
+
+class Shape(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ShapeKind = ShapeKind.CONSTANT
+    start_fraction: float = Field(0.1, ge=0, le=1, description="ramp: share of the load at t=0")
+    ramp_s: float = Field(10.0, gt=0, description="ramp: seconds to reach full load")
+    steps: int = Field(4, ge=1, description="step: number of equal increments")
+    step_s: float = Field(10.0, gt=0, description="step: seconds each step is held")
+    spike_factor: float = Field(3.0, gt=1, description="spike: multiple of the base load during the spike")
+    spike_at_s: float = Field(10.0, ge=0, description="spike: seconds after start the spike begins")
+    spike_s: float = Field(5.0, gt=0, description="spike: seconds the spike lasts")
+
+
+class Weights(BaseModel):
+    """Relative weights of the todo journeys' requests."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    create: float = Field(10, ge=0)
+    list: float = Field(20, ge=0)
+    get: float = Field(55, ge=0)
+    update: float = Field(10, ge=0, description="update the title or complete the todo")
+    delete: float = Field(5, ge=0)
+
+
+class LoadPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: LoadModel = LoadModel.OPEN
+    rps: float | None = Field(None, gt=0, description="open model: arrivals per second")
+    users: int | None = Field(None, gt=0, description="closed model: concurrent users")
+    think_time_s: float = Field(1.0, ge=0, description="closed model: pause between a user's requests")
+    shape: Shape = Field(default_factory=Shape)
+    duration_s: float = Field(60.0, gt=0, description="how long the load runs unless stopped earlier")
+    weights: Weights = Field(default_factory=Weights)
+    workers: int = Field(1, ge=1, le=64, description="Locust worker processes on this machine")
+    accounts: int = Field(50, ge=1, description="pre-created test accounts shared by the simulated users")
+    signin_storm: bool = Field(False, description="every simulated user signs in itself (a load test of auth)")
+    request_timeout_s: float = Field(5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _rate_or_users(self) -> Self:
+        if self.model is LoadModel.OPEN and self.rps is None:
+            raise ValueError("the open model needs `rps`")
+        if self.model is LoadModel.CLOSED and self.users is None:
+            raise ValueError("the closed model needs `users`")
+        return self
