@@ -120,6 +120,9 @@ class Journal(BaseModel):
     checks: list[CheckRecord] = Field(default_factory=list)
     ledger: LedgerSummary | None = None
     series: list[SecondSample] = Field(default_factory=list)
+    # Enough to rebuild the provider in another process (`hanbit-drill cleanup` after kill -9).
+    target_config: dict[str, JsonValue] = Field(default_factory=dict)
+    provider_runtime: dict[str, JsonValue] = Field(default_factory=dict)
     # A bundled service the run started itself: cleanup stops it if the run was killed.
     service_pid: int | None = None
     service_url: str | None = None
