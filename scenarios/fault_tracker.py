@@ -1,0 +1,116 @@
+"""Injects faults through a provider and guarantees they are undone.
+
+Every injection is journaled to disk *before* the provider is called, so a run
+killed at any instant leaves a record from which `hanbit-drill cleanup` can
+revert it. Reverts are idempotent, run in reverse order, and one failing
+revert does not stop the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from chaos.actions import ActionCall
+from chaos.provider import Provider, RemediationContext
+from scenarios.errors import HarnessError, ProviderError
+from scenarios.journal import FaultRecord, Journal, RemediationRecord
+
+log = logging.getLogger(__name__)
+
+
+class FaultTracker:
+    def __init__(
+        self,
+        journal: Journal,
+        journal_path: Path,
+        provider: Provider,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.journal = journal
+        self.path = journal_path
+        self.provider = provider
+        self.clock = clock
+
+    def save(self) -> None:
+        self.journal.save(self.path)
+
+    def inject(self, fault_id: str, call: ActionCall) -> FaultRecord:
+        record = FaultRecord(
+            id=fault_id,
+            action=call.name,
+            parameters=dict(call.params),
+            provider=self.provider.name,
+            target=self.journal.target,
+            intended_at=self.clock(),
+        )
+        self.journal.faults.append(record)
+        self.save()  # journaled before the system is touched
+        try:
+            record.undo = self.provider.inject(call)
+        except HarnessError:
+            # It may be half-applied: keep it open so the final revert (or cleanup) undoes it.
+            self.save()
+            raise
+        except Exception as exc:  # a provider bug must still leave a revertable record
+            self.save()
+            raise ProviderError(f"inject {call.name} failed: {exc}") from exc
+        record.injected_at = self.clock()
+        if self.journal.fault_at is None:
+            self.journal.fault_at = record.injected_at
+        self.save()
+        return record
+
+    def revert(self, record: FaultRecord) -> bool:
+        """Undo one fault. Returns True if it is (now) reverted."""
+        if record.reverted_at is not None:
+            return True
+        call = ActionCall(name=record.action, params=record.parameters)
+        try:
+            self.provider.revert(call, record.undo)
+        except Exception as exc:  # keep going: the other faults must still be reverted
+            record.revert_error = str(exc) or type(exc).__name__
+            log.error("revert of %s (%s) failed: %s", record.id, record.action, record.revert_error)
+            self.save()
+            return False
+        record.reverted_at = self.clock()
+        record.revert_error = None
+        self.save()
+        return True
+
+    def revert_by_id(self, fault_id: str) -> bool:
+        matching = [f for f in self.journal.faults if f.id == fault_id]
+        return all(self.revert(f) for f in matching)
+
+    def revert_all(self) -> list[FaultRecord]:
+        """Revert every open fault, newest first. Returns those that could not be reverted."""
+        failed = [f for f in reversed(self.journal.open_faults()) if not self.revert(f)]
+        return failed
+
+    def remediate(self, call: ActionCall, *, setup: bool = False) -> RemediationRecord:
+        """Run a runbook step (or, with `setup`, a preparation step such as a backup before the fault)."""
+        record = RemediationRecord(action=call.name, parameters=dict(call.params), started_at=self.clock())
+        self.journal.remediations.append(record)
+        self.save()
+        context = RemediationContext(
+            fault_at=self.journal.fault_at,
+            undo_by_action={f.action: f.undo for f in self.journal.faults if f.injected_at is not None},
+        )
+        try:
+            if call.name == "revert-fault":
+                fault_id = str(call.params["fault"])
+                if not self.revert_by_id(fault_id):
+                    raise ProviderError(f"could not revert fault {fault_id!r}")
+            else:
+                record.detail = self.provider.remediate(call, context)
+        except Exception as exc:
+            record.error = str(exc) or type(exc).__name__
+            raise
+        finally:
+            record.ended_at = self.clock()
+            if not setup and record.error is None and self.journal.remediated_at is None:
+                self.journal.remediated_at = record.ended_at
+            self.save()
+        return record
