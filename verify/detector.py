@@ -1,0 +1,138 @@
+"""Time to detect: when the manual's alarm rule first fires after the fault.
+
+The rule is evaluated like a CloudWatch alarm on a trailing period: after each
+second, over the last `period_s * time_scale` seconds (at least 1), the error
+rate is failed / all requests and the latency is the p90 of the merged
+histogram. A period with no requests at all breaches (missing data from a
+dead target is treated as breaching). The alarm counts as fired at the end of
+the second whose evaluation breached, since only then was the data complete.
+
+The engine feeds `Detector.observe` one sample per second while the drill
+runs; `detect()` feeds the whole series afterwards, so both agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from loadtests.records import SecondSample
+from verify.latency import LatencyCounts, SparseCounts
+from verify.slo import AlarmRule
+from verify.windows import sample_counts
+
+
+@dataclass(frozen=True)
+class Detection:
+    fault_at: float
+    detected_at: float  # epoch s: end of the second whose evaluation breached
+    reason: str
+    alarming_before_fault: bool  # already breaching before the fault: the baseline was not steady
+
+    @property
+    def detection_s(self) -> float:
+        return self.detected_at - self.fault_at
+
+
+@dataclass(frozen=True)
+class _Second:
+    t: int
+    requests: int
+    failed: int
+    counts: SparseCounts
+
+
+def scaled_period_s(rule: AlarmRule, time_scale: float) -> int:
+    """The alarm period in whole seconds after scaling, never below one second."""
+    return max(1, math.ceil(rule.period_s * time_scale - 1e-9))
+
+
+class Detector:
+    """Feeds on SecondSamples in time order; `detection` is set once the alarm fires after the fault."""
+
+    def __init__(self, rule: AlarmRule, fault_at: float, time_scale: float = 1.0) -> None:
+        if time_scale <= 0:
+            raise ValueError("time_scale must be > 0")
+        self.rule = rule
+        self.fault_at = fault_at
+        self.period_s = scaled_period_s(rule, time_scale)
+        self.detection: Detection | None = None
+        self.peak_error_rate = 0.0  # worst trailing error rate seen after the fault
+        self.peak_p90_ms = 0.0  # worst trailing p90 seen after the fault
+        self._window: deque[_Second] = deque()
+        self._counts = LatencyCounts()
+        self._requests = 0
+        self._failed = 0
+        self._last_t: int | None = None
+        self._breaching_before_fault = False
+
+    def observe(self, sample: SecondSample) -> Detection | None:
+        """Add one second (gaps since the previous one count as zero traffic); return the detection if fired."""
+        if self._last_t is not None and sample.t <= self._last_t:
+            raise ValueError(f"samples must come in time order: {sample.t} after {self._last_t}")
+        if self._last_t is not None:
+            for t in range(self._last_t + 1, sample.t):
+                self._step(SecondSample(t=t))
+        self._step(sample)
+        return self.detection
+
+    def _step(self, sample: SecondSample) -> None:
+        self._last_t = sample.t
+        second = _Second(sample.t, sample.requests, sample.failed, sample_counts(sample))
+        self._window.append(second)
+        self._add(second, +1)
+        while self._window and self._window[0].t <= sample.t - self.period_s:
+            self._add(self._window.popleft(), -1)
+        evaluated_at = float(sample.t + 1)
+        reason = self._breach()
+        if evaluated_at <= self.fault_at:
+            self._breaching_before_fault = reason is not None
+            return
+        if self.detection is None and reason is not None:
+            self.detection = Detection(self.fault_at, evaluated_at, reason, self._breaching_before_fault)
+
+    def _add(self, second: _Second, sign: int) -> None:
+        self._requests += sign * second.requests
+        self._failed += sign * second.failed
+        if sign > 0:
+            self._counts.add(second.counts)
+        else:
+            self._counts.subtract(second.counts)
+
+    def _breach(self) -> str | None:
+        """Why the trailing period breaches the rule, or None if it does not."""
+        over = f"over {self.period_s} s"
+        if self._requests == 0:
+            return f"no requests {over}"
+        rate = self._failed / self._requests
+        p90 = self._counts.summary().p90_ms if self.rule.latency_ms_above is not None else 0.0
+        if self._last_t is not None and self._last_t + 1 > self.fault_at:
+            self.peak_error_rate = max(self.peak_error_rate, rate)
+            self.peak_p90_ms = max(self.peak_p90_ms, p90)
+        limit = self.rule.error_rate_above
+        if limit is not None and rate > limit:
+            return f"error rate {rate:.1%} > {limit:.1%} {over}"
+        latency = self.rule.latency_ms_above
+        if latency is not None and p90 > latency:
+            return f"p90 {p90:,.0f} ms > {latency:,.0f} ms {over}"
+        return None
+
+    def never_fired_reason(self) -> str:
+        return (
+            f"the alarm never fired after the fault: worst {self.period_s} s period had "
+            f"error rate {self.peak_error_rate:.1%} and p90 {self.peak_p90_ms:,.0f} ms"
+        )
+
+
+def detect(
+    series: Iterable[SecondSample], rule: AlarmRule, fault_at: float, time_scale: float = 1.0
+) -> Detector:
+    """Run a Detector over a whole series (sorted by time); read `.detection` from the result."""
+    detector = Detector(rule, fault_at, time_scale)
+    for sample in sorted(series, key=lambda s: s.t):
+        detector.observe(sample)
+        if detector.detection is not None:
+            break
+    return detector
