@@ -1,0 +1,185 @@
+"""SQLite todo store: the embedded default.
+
+One file holds every table (the live `todos`, later e.g. `todos-restored`) and an
+append-only `changes` log. Triggers write the log inside the same statement as the
+item change, so it costs no extra round trip and also records writes made behind
+the store's back (a drill corrupting rows); point-in-time restore and replication
+between regions can be rebuilt from it. WAL mode lets several worker processes read
+while one writes; each thread of a process keeps its own connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from service.store.base import (
+    StoreKind,
+    StoreUnavailable,
+    TodoItem,
+    TodoPage,
+    validate_table_name,
+)
+
+_COLUMNS = "id, title, done, due, priority, created_at, updated_at"
+_NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+_IMAGE = (
+    "json_object('title', NEW.title, 'done', json(CASE WHEN NEW.done THEN 'true' ELSE 'false' END),"
+    " 'due', NEW.due, 'priority', NEW.priority, 'created_at', NEW.created_at,"
+    " 'updated_at', NEW.updated_at)"
+)
+
+
+def _schema(table: str) -> str:
+    q = f'"{table}"'
+    log = f"INSERT INTO changes(ts, table_name, op, user_id, todo_id, image) VALUES ({_NOW_MS}, '{table}'"
+    return f"""
+    CREATE TABLE IF NOT EXISTS changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts INTEGER NOT NULL,
+        table_name TEXT NOT NULL,
+        op TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        todo_id TEXT NOT NULL,
+        image TEXT
+    );
+    CREATE TABLE IF NOT EXISTS {q} (
+        user_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        title TEXT,
+        done INTEGER,
+        due TEXT,
+        priority TEXT,
+        created_at INTEGER,
+        updated_at INTEGER,
+        PRIMARY KEY (user_id, id)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER IF NOT EXISTS "{table}__insert" AFTER INSERT ON {q} BEGIN
+        {log}, 'put', NEW.user_id, NEW.id, {_IMAGE});
+    END;
+    CREATE TRIGGER IF NOT EXISTS "{table}__update" AFTER UPDATE ON {q} BEGIN
+        {log}, 'put', NEW.user_id, NEW.id, {_IMAGE});
+    END;
+    CREATE TRIGGER IF NOT EXISTS "{table}__delete" AFTER DELETE ON {q} BEGIN
+        {log}, 'delete', OLD.user_id, OLD.id, NULL);
+    END;
+    """
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection tuned for many short statements from several processes."""
+    # isolation_level=None: every statement commits on its own (triggers included), no implicit BEGIN.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
+    return conn
+
+
+def create_table(path: Path, table: str) -> None:
+    """Create the table, its change triggers and the change log if missing."""
+    validate_table_name(table)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path)
+    try:
+        conn.executescript(_schema(table))
+    finally:
+        conn.close()
+
+
+def _item(row: tuple) -> TodoItem:
+    return TodoItem(row[0], row[1], bool(row[2]), row[3], row[4], row[5], row[6])
+
+
+class SqliteTodoStore:
+    kind = StoreKind.SQLITE
+    blocking = False
+
+    def __init__(self, path: Path, table: str = "todos", *, create: bool = True) -> None:
+        self.path = Path(path)
+        self.table = validate_table_name(table)
+        if create:
+            create_table(self.path, self.table)
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        q = f'"{table}"'
+        self._sql_get = f"SELECT {_COLUMNS} FROM {q} WHERE user_id = ? AND id = ?"
+        self._sql_insert = (
+            f"INSERT INTO {q} (user_id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (user_id, id) DO NOTHING"
+        )
+        self._sql_update = (
+            f"UPDATE {q} SET title = coalesce(?, title), done = coalesce(?, done), updated_at = ?"
+            f" WHERE user_id = ? AND id = ? RETURNING {_COLUMNS}"
+        )
+        self._sql_delete = f"DELETE FROM {q} WHERE user_id = ? AND id = ?"
+        self._sql_list = f"SELECT {_COLUMNS} FROM {q} WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?"
+        self._sql_list_done = (
+            f"SELECT {_COLUMNS} FROM {q} WHERE user_id = ? AND id > ? AND done = ? ORDER BY id LIMIT ?"
+        )
+        self._sql_ping = f"SELECT 1 FROM {q} LIMIT 1"
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+            with self._lock:
+                self._conns.append(conn)
+        return conn
+
+    def get(self, user_id: str, todo_id: str) -> TodoItem | None:
+        row = self._conn().execute(self._sql_get, (user_id, todo_id)).fetchone()
+        return _item(row) if row else None
+
+    def create(self, user_id: str, item: TodoItem) -> tuple[TodoItem, bool]:
+        conn = self._conn()
+        cur = conn.execute(
+            self._sql_insert,
+            (user_id, item.id, item.title, int(item.done), item.due, item.priority,
+             item.created_at, item.updated_at),
+        )
+        if cur.rowcount == 1:
+            return item, True
+        existing = self.get(user_id, item.id)
+        if existing is None:  # deleted between the two statements: the insert lost to a delete
+            return self.create(user_id, item)
+        return existing, False
+
+    def update(
+        self, user_id: str, todo_id: str, *, title: str | None, done: bool | None, updated_at: int
+    ) -> TodoItem | None:
+        done_value = None if done is None else int(done)
+        rows = self._conn().execute(
+            self._sql_update, (title, done_value, updated_at, user_id, todo_id)
+        ).fetchall()
+        return _item(rows[0]) if rows else None
+
+    def delete(self, user_id: str, todo_id: str) -> bool:
+        return self._conn().execute(self._sql_delete, (user_id, todo_id)).rowcount == 1
+
+    def list(self, user_id: str, *, limit: int, after: str | None, done: bool | None) -> TodoPage:
+        # One row more than asked tells whether another page exists.
+        if done is None:
+            rows = self._conn().execute(self._sql_list, (user_id, after or "", limit + 1)).fetchall()
+        else:
+            rows = self._conn().execute(
+                self._sql_list_done, (user_id, after or "", int(done), limit + 1)
+            ).fetchall()
+        items = [_item(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return TodoPage(items, items[-1].id if more and items else None)
+
+    def ping(self) -> None:
+        try:
+            self._conn().execute(self._sql_ping).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"table {self.table} in {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
