@@ -1,0 +1,56 @@
+import pytest
+
+from scenarios.errors import TargetError
+from verify.integrity import ReadStatus
+from verify.readback import read_back
+
+
+def _todo(i, **kw):
+    return {"id": f"t{i:03d}", "title": f"title {i}", "created_at": "2026-01-01T00:00:00.000Z",
+            "updated_at": "2026-01-01T00:00:00.000Z", **kw}
+
+
+def test_reads_every_page_of_every_account(todo_api):
+    todo_api.add("alice", "pw-a", *(_todo(i) for i in range(250)))
+    todo_api.add("bob", "pw-b", _todo(1, done=True))
+    observed = read_back(todo_api.base_url, [("alice", "pw-a"), ("bob", "pw-b")])
+    assert observed.users == ["alice", "bob"]
+    assert observed.listed == 251 and observed.probed == 0
+    keys = observed.by_key()
+    assert keys[("bob", "t001")].done is True
+    assert keys[("alice", "t249")].title == "title 249"
+    assert sum(r == "GET /todos" for r in todo_api.requests) == 4  # 3 pages for alice, 1 for bob
+
+
+def test_ids_no_list_vouches_for_are_fetched_one_by_one(todo_api):
+    todo_api.add("alice", "pw", _todo(1), _todo(2), _todo(3))
+    todo_api.hidden_from_list = {"t002"}
+    todo_api.broken_ids = {"t003"}
+    observed = read_back(todo_api.base_url, [("alice", "pw")], probe={"alice": ["t001", "t002", "t003", "t404"]})
+    keys = observed.by_key()
+    assert observed.probed == 3
+    assert keys[("alice", "t002")].status is ReadStatus.PRESENT
+    assert keys[("alice", "t003")].status is ReadStatus.UNREADABLE and "503" in keys[("alice", "t003")].error
+    assert keys[("alice", "t404")].status is ReadStatus.ABSENT
+
+
+def test_a_transient_list_failure_is_retried(todo_api):
+    todo_api.add("alice", "pw", _todo(1))
+    todo_api.fail_list_requests = 2
+    observed = read_back(todo_api.base_url, [("alice", "pw")], backoff_s=0.01)
+    assert observed.listed == 1
+
+
+def test_a_list_that_keeps_failing_falls_back_to_single_reads(todo_api):
+    todo_api.add("alice", "pw", _todo(1))
+    todo_api.fail_list_requests = 100
+    observed = read_back(todo_api.base_url, [("alice", "pw")], probe={"alice": ["t001"]}, retries=1, backoff_s=0.01)
+    assert observed.listed == 0 and observed.by_key()[("alice", "t001")].status is ReadStatus.PRESENT
+
+
+def test_bad_credentials_and_unreachable_targets_are_target_errors(todo_api):
+    todo_api.add("alice", "pw")
+    with pytest.raises(TargetError, match="cannot sign in"):
+        read_back(todo_api.base_url, [("alice", "wrong")])
+    with pytest.raises(TargetError, match="failed"):
+        read_back("http://127.0.0.1:9", [("alice", "pw")], retries=1, backoff_s=0.01, timeout_s=1)

@@ -1,0 +1,126 @@
+"""Read back every account's todos after recovery, over the service's public HTTP API.
+
+Each pool account signs in (POST /auth/token), lists all its todos with cursor
+pagination (GET /todos), then fetches one by one (GET /todos/{id}) every id the
+ledger knows that no list page showed: a list cannot vouch for an absence
+(a page that failed, or a cursor that skipped), a 404 on the item can.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+
+import httpx
+from pydantic import ValidationError
+
+from scenarios.errors import TargetError
+from verify.integrity import Observation, ObservedItem, ReadStatus
+
+_RETRYABLE = {429, 500, 502, 503, 504}
+
+
+def _parse(user: str, body: object) -> ObservedItem:
+    if not isinstance(body, dict):
+        return ObservedItem(user=user, id="?", status=ReadStatus.UNREADABLE, error="not a JSON object")
+    item_id = str(body.get("id", "?"))
+    title, done = body.get("title"), body.get("done")
+    if not isinstance(title, str) or not isinstance(done, bool):
+        return ObservedItem(user=user, id=item_id, status=ReadStatus.UNREADABLE, error="malformed todo")
+    try:
+        return ObservedItem(user=user, id=item_id, status=ReadStatus.PRESENT, title=title, done=done)
+    except ValidationError as exc:
+        return ObservedItem(user=user, id=item_id, status=ReadStatus.UNREADABLE, error=str(exc)[:200])
+
+
+class _Reader:
+    def __init__(self, client: httpx.Client, retries: int, backoff_s: float) -> None:
+        self.client = client
+        self.retries = retries
+        self.backoff_s = backoff_s
+
+    def request(self, method: str, url: str, **kwargs: object) -> httpx.Response:
+        """Retry transient failures; a target that stays unreachable is a TargetError."""
+        last: Exception | None = None
+        response: httpx.Response | None = None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+            try:
+                response = self.client.request(method, url, **kwargs)  # type: ignore[arg-type]
+            except httpx.TransportError as exc:
+                last = exc
+                continue
+            if response.status_code not in _RETRYABLE:
+                return response
+        if response is not None:
+            return response
+        raise TargetError(f"read-back: {method} {url} failed: {last!r}")
+
+    def sign_in(self, username: str, password: str) -> None:
+        response = self.request("POST", "/auth/token", json={"username": username, "password": password})
+        if response.status_code != 200:
+            raise TargetError(f"read-back: account {username!r} cannot sign in: HTTP {response.status_code} {response.text[:200]}")
+        self.client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+
+    def list_all(self, user: str, page_size: int) -> tuple[list[ObservedItem], bool]:
+        """All items from list pages, and whether the listing completed."""
+        items: list[ObservedItem] = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, str | int] = {"limit": page_size}
+            if cursor:
+                params["cursor"] = cursor
+            response = self.request("GET", "/todos", params=params)
+            if response.status_code != 200:
+                return items, False
+            body = response.json()
+            items.extend(_parse(user, raw) for raw in body.get("items", []))
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return items, True
+
+    def get_one(self, user: str, item_id: str) -> ObservedItem:
+        response = self.request("GET", f"/todos/{item_id}")
+        if response.status_code == 404:
+            return ObservedItem(user=user, id=item_id, status=ReadStatus.ABSENT)
+        if response.status_code == 200:
+            try:
+                item = _parse(user, response.json())
+            except ValueError:
+                item = ObservedItem(user=user, id=item_id, status=ReadStatus.UNREADABLE, error="invalid JSON")
+            return item.model_copy(update={"id": item_id}) if item.id == "?" else item
+        if response.status_code >= 500:
+            return ObservedItem(
+                user=user, id=item_id, status=ReadStatus.UNREADABLE, error=f"HTTP {response.status_code}"
+            )
+        raise TargetError(f"read-back: GET /todos/{item_id} as {user!r}: HTTP {response.status_code}")
+
+
+def read_back(
+    base_url: str,
+    accounts: Sequence[tuple[str, str]],
+    probe: Mapping[str, Iterable[str]] | None = None,
+    *,
+    timeout_s: float = 10.0,
+    page_size: int = 100,
+    retries: int = 3,
+    backoff_s: float = 0.2,
+) -> Observation:
+    """Everything the accounts can read now. `probe`: per username, the ids the ledger wrote."""
+    if not 1 <= page_size <= 100:
+        raise ValueError("page_size must be 1..100 (the API's limit)")
+    observation = Observation()
+    for username, password in accounts:
+        with httpx.Client(base_url=base_url, timeout=timeout_s) as client:
+            reader = _Reader(client, retries, backoff_s)
+            reader.sign_in(username, password)
+            listed, _complete = reader.list_all(username, page_size)
+            seen = {item.id for item in listed}
+            observation.items.extend(listed)
+            observation.listed += len(listed)
+            for item_id in sorted(set((probe or {}).get(username, ())) - seen):
+                observation.items.append(reader.get_one(username, item_id))
+                observation.probed += 1
+            observation.users.append(username)
+    return observation
