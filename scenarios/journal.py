@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, JsonValue
 
 from loadtests.records import SecondSample
+from verify.slo import AlarmRule, Slo
 
 
 class RunStatus(StrEnum):
@@ -117,6 +118,9 @@ class Journal(BaseModel):
     recovered_at: float | None = None
     detection_s: float | None = None
     recovery_s: float | None = None
+    # The promises the run was judged against (reports redraw thresholds and healthy seconds from them).
+    slo: Slo | None = None
+    alarm: AlarmRule | None = None  # the detection rule, period already scaled
     checks: list[CheckRecord] = Field(default_factory=list)
     ledger: LedgerSummary | None = None
     series: list[SecondSample] = Field(default_factory=list)
