@@ -1,0 +1,306 @@
+"""The drill engine: preflight -> seed -> load -> baseline -> inject -> detect -> remediate
+-> recover -> verify -> revert -> report, with every fault reverted whatever happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from chaos.provider import Provider, provider_for
+from loadtests.records import LedgerRecord, SecondSample
+from scenarios.drill_signals import DrillInterrupted, deferred_signals, signals_raise
+from scenarios.errors import HarnessError, PreflightError
+from scenarios.fault_tracker import FaultTracker
+from scenarios.journal import Journal, PhaseName, PhaseRecord, RunStatus
+from scenarios.models import DrillPlan
+from scenarios.progress import DrillProgress
+from scenarios.schedule import DrillSchedule, StopWatch
+from scenarios.target_session import TargetSession, session_for
+from verify.detector import Detector
+from verify.recovery import RecoveryTracker
+from verify.windows import window_stats
+
+log = logging.getLogger(__name__)
+
+WARMUP_S = 2  # first seconds of load, excluded from the baseline (connections and caches warm up)
+JOURNAL_SAVE_EVERY_S = 5.0
+
+
+class LoadHandle(Protocol):
+    def start(self) -> None: ...
+    def poll(self, timeout: float) -> list[SecondSample]: ...
+    def stop(self) -> None: ...
+    def ledger_records(self) -> list[LedgerRecord]: ...
+    def accounts(self) -> list[tuple[str, str]]: ...
+
+
+LoadFactory = Callable[[str, DrillPlan, Path], LoadHandle]
+
+
+def default_load_factory(url: str, plan: DrillPlan, run_dir: Path) -> LoadHandle:
+    from loadtests.runner import LoadRunner
+
+    return LoadRunner(url, plan.load, run_dir)
+
+
+class DrillAborted(HarnessError):
+    """A stop condition or a failed baseline ended the drill early (faults reverted)."""
+
+
+class DrillEngine:
+    def __init__(
+        self,
+        plan: DrillPlan,
+        run_dir: Path,
+        *,
+        load_factory: LoadFactory = default_load_factory,
+        session: TargetSession | None = None,
+        progress: DrillProgress | None = None,
+        provider_factory: Callable[..., Provider] = provider_for,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.plan = plan
+        self.run_dir = run_dir
+        self.journal_path = run_dir / "journal.json"
+        self.load_factory = load_factory
+        self.session = session or session_for(plan.target)
+        self.progress = progress or DrillProgress(plan)
+        self.clock = clock
+        self.provider_factory = provider_factory
+        self.journal = Journal(
+            run_id=run_dir.name or uuid.uuid4().hex[:8],
+            scenario=plan.scenario,
+            description=plan.description,
+            profile=plan.profile,
+            target=plan.target_name,
+            target_kind=plan.target.kind,
+            expected_to_fail=plan.expected_to_fail,
+            started_at=clock(),
+            time_scale=plan.time_scale,
+            rto_s=plan.rto_s,
+            rpo_s=plan.rpo_s,
+            sustained_s=plan.sustained_s,
+            target_config=plan.target.model_dump(mode="json"),
+        )
+        self.tracker: FaultTracker | None = None
+        self.load: LoadHandle | None = None
+        self._last_save = 0.0
+        self.error: BaseException | None = None  # why the run ended in ERROR, for the CLI
+
+    # ---- journal helpers -----------------------------------------------------------------
+
+    def _save(self) -> None:
+        self.journal.save(self.journal_path)
+        self._last_save = self.clock()
+
+    def _phase_start(self, name: PhaseName, at: float | None = None) -> PhaseRecord:
+        record = PhaseRecord(name=name, started_at=at if at is not None else self.clock())
+        self.journal.phases.append(record)
+        self.progress.phase(name)
+        self._save()
+        return record
+
+    def _phase_end(self, name: PhaseName, at: float | None = None) -> None:
+        record = self.journal.phase(name)
+        if record is not None and record.ended_at is None:
+            record.ended_at = at if at is not None else self.clock()
+
+    # ---- the run -------------------------------------------------------------------------
+
+    def run(self) -> Journal:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._save()
+        provider: Provider | None = None
+        try:
+            with signals_raise():
+                self._start_target()
+                provider = self.provider_factory(self.plan.target, **self.session.provider_runtime())
+                self.tracker = FaultTracker(self.journal, self.journal_path, provider, clock=self.clock)
+                self._preflight(provider)
+                self._seed()
+                self._drive()
+                self._verify()
+        except DrillAborted as exc:
+            self._finish(RunStatus.ABORTED, str(exc))
+        except (KeyboardInterrupt, DrillInterrupted) as exc:
+            self._finish(RunStatus.ABORTED, f"interrupted ({type(exc).__name__})")
+        except HarnessError as exc:
+            self._finish(RunStatus.ERROR, str(exc))
+            self.error = exc
+        except Exception as exc:  # a harness bug: still revert, then let the CLI show it under --debug
+            self._finish(RunStatus.ERROR, f"{type(exc).__name__}: {exc}")
+            self.error = exc
+        finally:
+            with deferred_signals():  # a second Ctrl-C must not interrupt the revert
+                self._teardown(provider)
+        return self.journal
+
+    def _start_target(self) -> None:
+        self.session.start(self.run_dir)
+        self.journal.service_pid = self.session.service_pid
+        self.journal.service_url = self.session.api_url
+        self.journal.service_data_dir = self.session.data_dir
+        self.journal.provider_runtime = self.session.provider_runtime()
+        self._save()
+
+    def _preflight(self, provider: Provider) -> None:
+        self._phase_start(PhaseName.PREFLIGHT)
+        problems = provider.preflight(self.plan.provider_calls())
+        self._phase_end(PhaseName.PREFLIGHT)
+        if problems:
+            raise PreflightError(problems)
+
+    def _seed(self) -> None:
+        assert self.tracker is not None
+        self._phase_start(PhaseName.SEED)
+        self.load = self.load_factory(self.session.api_url, self.plan, self.run_dir)
+        for call in self.plan.setup:
+            self.tracker.remediate(call, setup=True)
+        self._phase_end(PhaseName.SEED)
+
+    def _drive(self) -> None:
+        assert self.load is not None and self.tracker is not None
+        plan = self.plan
+        self._phase_start(PhaseName.LOAD)
+        self.load.start()  # signs in the account pool, then sends load
+        load_start = self.clock()
+        self._phase_start(PhaseName.BASELINE, load_start)
+        inject_start = load_start + WARMUP_S + plan.baseline_s
+        schedule = DrillSchedule(plan, inject_start)
+        watches = [StopWatch(c) for c in plan.stop_conditions]
+        detector: Detector | None = None
+        recovery: RecoveryTracker | None = None
+        baseline_checked = False
+        while True:
+            samples = self.load.poll(timeout=0.25)
+            now = self.clock()
+            for sample in samples:
+                self.journal.series.append(sample)
+                self.progress.sample(sample, self.journal)
+                if self.journal.fault_at is not None:
+                    for watch in watches:
+                        if reason := watch.observe(sample):
+                            raise DrillAborted(reason)
+                if detector is not None and self.journal.detected_at is None:
+                    if found := detector.observe(sample):
+                        self.journal.detected_at = found.detected_at
+                        self.journal.detection_s = found.detection_s
+                        self._phase_end(PhaseName.DETECT, found.detected_at)
+                        self._save()
+                if recovery is not None and self.journal.recovered_at is None:
+                    if found := recovery.observe(sample):
+                        self.journal.recovered_at = found.recovered_at
+                        self.journal.recovery_s = found.recovery_s
+                        self._phase_end(PhaseName.RECOVER, found.confirmed_at)
+                        self._save()
+            if now >= inject_start and not baseline_checked:
+                if not self._baseline_complete(load_start, inject_start):
+                    continue  # the baseline's last seconds are still in flight
+                self._check_baseline(load_start, inject_start)
+                baseline_checked = True
+                self._phase_start(PhaseName.INJECT)
+            if baseline_checked:
+                for _, fault in schedule.due_faults(now):
+                    self.tracker.inject(fault.id, fault.call)
+                    if detector is None and self.journal.fault_at is not None:
+                        detector = Detector(plan.detection, self.journal.fault_at, 1.0)
+                        recovery = RecoveryTracker(plan.slo, self.journal.fault_at, plan.sustained_s)
+                        self._phase_start(PhaseName.DETECT, self.journal.fault_at)
+                        self._phase_start(PhaseName.RECOVER, self.journal.fault_at)
+                if schedule.all_faults_injected():
+                    self._phase_end(PhaseName.INJECT)
+                due = schedule.due_remediations(now, self.journal.fault_at, self.journal.detected_at)
+                for step in due:
+                    if self.journal.phase(PhaseName.REMEDIATE) is None:
+                        self._phase_start(PhaseName.REMEDIATE)
+                    self.tracker.remediate(step.call)
+                    self._phase_end(PhaseName.REMEDIATE)
+                if self._finished(schedule, now):
+                    break
+            if now - self._last_save >= JOURNAL_SAVE_EVERY_S:
+                self._save()
+        self.load.stop()
+        self._phase_end(PhaseName.LOAD)
+        for name in (PhaseName.DETECT, PhaseName.RECOVER):
+            self._phase_end(name)
+        self._save()
+
+    def _baseline_complete(self, load_start: float, inject_start: float) -> bool:
+        last_t = int(inject_start) - 1
+        waited = self.clock() - inject_start
+        return any(s.t >= last_t for s in self.journal.series) or waited > 5.0
+
+    def _check_baseline(self, load_start: float, inject_start: float) -> None:
+        self._phase_end(PhaseName.BASELINE, inject_start)
+        stats = window_stats(
+            self.journal.series, self.plan.slo, int(load_start) + WARMUP_S, int(inject_start), name="baseline"
+        )
+        broken = stats.violations(self.plan.slo)
+        if broken:
+            raise DrillAborted("the SLO did not hold before the fault (baseline): " + "; ".join(broken))
+
+    def _finished(self, schedule: DrillSchedule, now: float) -> bool:
+        if now >= schedule.deadline():
+            return True
+        if not self.plan.faults:
+            return False
+        if not schedule.all_faults_injected() or self.journal.recovered_at is None:
+            return False
+        return not schedule.remediation_pending(self.journal.fault_at, self.journal.detected_at)
+
+    def _verify(self) -> None:
+        from verify.checks import evaluate
+        from verify.integrity import check_integrity
+        from verify.readback import read_back
+
+        assert self.load is not None
+        self._phase_start(PhaseName.VERIFY)
+        records = self.load.ledger_records()
+        if records:
+            observed = read_back(self.session.api_url, self.load.accounts())
+            self.journal.ledger = check_integrity(records, observed, self.journal.fault_at)
+        self.journal.checks = evaluate(self.journal, self.plan.slo, self.plan.checks)
+        self._phase_end(PhaseName.VERIFY)
+        failed = [c.name for c in self.journal.checks if not c.passed]
+        if failed:
+            self._finish(RunStatus.FAILED, "check failed: " + ", ".join(failed))
+        else:
+            self._finish(RunStatus.PASSED, "")
+
+    def _finish(self, status: RunStatus, reason: str) -> None:
+        if self.journal.status is RunStatus.RUNNING:
+            self.journal.status = status
+            self.journal.reason = reason
+        self._save()
+
+    def _teardown(self, provider: Provider | None) -> None:
+        if self.load is not None:
+            try:
+                self.load.stop()
+            except Exception as exc:
+                log.error("stopping the load failed: %s", exc)
+        if self.tracker is not None:
+            self._phase_start(PhaseName.REVERT)
+            left = self.tracker.revert_all()
+            self._phase_end(PhaseName.REVERT)
+            if left:
+                names = ", ".join(f"{f.id} ({f.revert_error})" for f in left)
+                self.journal.reason = (self.journal.reason + "; " if self.journal.reason else "") + (
+                    f"could not revert: {names} — run `hanbit-drill cleanup`"
+                )
+                if self.journal.status in (RunStatus.PASSED, RunStatus.RUNNING):
+                    self.journal.status = RunStatus.ERROR
+        if provider is not None:
+            provider.close()
+        self.session.close()
+        self.journal.service_pid = None  # stopped (or never started by this run)
+        if self.journal.status is RunStatus.RUNNING:
+            self.journal.status = RunStatus.ERROR
+        self.journal.ended_at = self.clock()
+        self._save()
+        self.progress.close()

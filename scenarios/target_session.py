@@ -1,0 +1,89 @@
+"""Where a drill's load goes and what its provider needs, for each kind of target.
+
+A bundled target without a URL is started by the harness (temp data dir, free
+ports) and stopped after the drill; the run journal records its pid so that
+`hanbit-drill cleanup` can stop it if the run was killed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import JsonValue
+
+from chaos.targets import AwsTarget, BundledTarget, Target
+from scenarios.errors import InvalidInputError, TargetError
+
+
+class TargetSession(Protocol):
+    api_url: str
+    service_pid: int | None  # a service this session started and must stop
+    data_dir: str | None
+
+    def start(self, run_dir: Path) -> None: ...
+
+    def provider_runtime(self) -> dict[str, JsonValue]:
+        """Keyword arguments for the provider's constructor that only exist at run time."""
+
+    def close(self) -> None: ...
+
+
+class BundledSession:
+    def __init__(self, target: BundledTarget) -> None:
+        self.target = target
+        self.api_url = target.url or ""
+        self.data_dir = target.data_dir
+        self.service_pid: int | None = None
+        self._process = None
+
+    def start(self, run_dir: Path) -> None:
+        if self.target.url:
+            if not self.target.data_dir:
+                raise InvalidInputError("a bundled target with `url` also needs `data_dir` (it holds the admin token)")
+            return
+        from service.launcher import ServiceProcess  # the service is only imported when the harness runs it
+
+        data_dir = run_dir / "service"
+        self._process = ServiceProcess(
+            data_dir=data_dir, port=0, workers=self.target.workers, regions=self.target.regions
+        )
+        try:
+            self.api_url = self._process.start()
+        except Exception as exc:
+            self._process.stop()
+            raise TargetError(f"could not start the bundled service: {exc}") from exc
+        self.service_pid = self._process.pid
+        self.data_dir = str(data_dir)
+
+    def provider_runtime(self) -> dict[str, JsonValue]:
+        return {"data_dir": self.data_dir, "api_url": self.api_url}
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+
+
+class AwsSession:
+    def __init__(self, target: AwsTarget) -> None:
+        self.target = target
+        self.api_url = target.api_url
+        self.service_pid = None
+        self.data_dir = None
+
+    def start(self, run_dir: Path) -> None:
+        pass
+
+    def provider_runtime(self) -> dict[str, JsonValue]:
+        return {}
+
+    def close(self) -> None:
+        pass
+
+
+_SESSIONS: dict[str, type] = {"bundled": BundledSession, "aws": AwsSession}
+
+
+def session_for(target: Target) -> TargetSession:
+    return _SESSIONS[target.kind](target)
