@@ -86,6 +86,8 @@ class DrillEngine:
             rpo_s=plan.rpo_s,
             sustained_s=plan.sustained_s,
             target_config=plan.target.model_dump(mode="json"),
+            slo=plan.slo,
+            alarm=plan.detection,
         )
         self.tracker: FaultTracker | None = None
         self.load: LoadHandle | None = None
@@ -262,9 +264,14 @@ class DrillEngine:
         self._phase_start(PhaseName.VERIFY)
         records = self.load.ledger_records()
         if records:
-            observed = read_back(self.session.api_url, self.load.accounts())
+            probe: dict[str, set[str]] = {}
+            for record in records:
+                probe.setdefault(record.user, set()).add(record.id)
+            observed = read_back(self.session.api_url, self.load.accounts(), probe)
             self.journal.ledger = check_integrity(records, observed, self.journal.fault_at)
-        self.journal.checks = evaluate(self.journal, self.plan.slo, self.plan.checks)
+        self.journal.checks = evaluate(
+            self.journal, self.plan.slo, self.plan.detection, [c.value for c in self.plan.checks]
+        )
         self._phase_end(PhaseName.VERIFY)
         failed = [c.name for c in self.journal.checks if not c.passed]
         if failed:

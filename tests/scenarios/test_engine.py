@@ -176,7 +176,7 @@ def test_without_remediation_the_rto_check_fails(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_mid_drill_reverts_the_fault(tmp_path: Path) -> None:
-    journal, system, _ = run(tmp_path, interrupt_at=12)
+    journal, system, _ = run(tmp_path, interrupt_at=9)
     assert journal.status is RunStatus.ABORTED
     assert system.injections == 1 and system.reverts == 1 and not system.broken
     on_disk = Journal.load(tmp_path / "run" / "journal.json")
