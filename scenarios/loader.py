@@ -1,0 +1,613 @@
+"""Reads scenarios.yaml into a validated Config, reporting every problem at once as `FILE:LINE: path: message`.
+
+The YAML is composed to nodes first so each value keeps the line it came from; pydantic errors and the
+loader's own cross-checks (actions, references, provider capabilities) are then mapped back to lines.
+Nothing here touches a target: the only I/O is reading the file (and importing provider classes).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from chaos.actions import CATALOG, ENGINE_ACTIONS, ActionKind
+from chaos.provider import provider_class
+from chaos.targets import AwsTarget, BundledTarget
+from loadtests.plan import LoadPlan
+from scenarios.durations import format_duration, parse_duration
+from scenarios.errors import InvalidInputError, ScenarioFileError
+from scenarios.models import (
+    DEFAULT_TARGET,
+    FAULT_CHECKS,
+    CheckName,
+    Config,
+    Defaults,
+    Profile,
+    Scenario,
+    Trigger,
+    deep_merge,
+)
+from verify.slo import AlarmRule, Slo
+
+PathT = tuple[str | int, ...]
+TOP_KEYS = ("version", "defaults", "profiles", "targets", "scenarios")
+TARGET_KINDS: dict[str, type[BaseModel]] = {"bundled": BundledTarget, "aws": AwsTarget}
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_SECRET = re.compile(r"secret|access_key|password|token|credential", re.IGNORECASE)
+
+
+def load_config(path: str | Path) -> Config:
+    """The validated Config of a scenario file. Raises ScenarioFileError listing every problem."""
+    filename = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInputError(f"{filename}: no such scenario file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"{filename}: cannot read the scenario file: {exc}") from None
+    return parse_config(text, filename)
+
+
+def parse_config(text: str, filename: str = "scenarios.yaml") -> Config:
+    problems = Problems(filename)
+    data = read_yaml(text, problems)
+    if problems:
+        raise ScenarioFileError(problems.render())
+    config = _Checker(problems).check(data)
+    if problems or config is None:
+        raise ScenarioFileError(problems.render())
+    return config
+
+
+# ---- problems -----------------------------------------------------------------------------
+
+
+def render_path(path: PathT) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+@dataclass
+class Problems:
+    """Collects problems; each is located by the path of the value it concerns."""
+
+    filename: str
+    lines: dict[PathT, int] = field(default_factory=dict)
+    _items: list[tuple[int, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def line_of(self, path: PathT) -> int:
+        while path and path not in self.lines:
+            path = path[:-1]  # a missing key: point at its parent
+        return self.lines.get(path, 1)
+
+    def add(self, path: PathT, message: str, *, line: int | None = None) -> None:
+        where = render_path(path) or "(file)"
+        item = (line if line is not None else self.line_of(path), f"{where}: {message}")
+        if item not in self._items:
+            self._items.append(item)
+
+    def add_validation(self, prefix: PathT, exc: ValidationError, model: type[BaseModel], *, skip_root: bool = False) -> None:
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            if skip_root and not loc:
+                continue
+            self.add(prefix + loc, _message(err, model, loc))
+
+    def render(self) -> list[str]:
+        ordered = sorted(self._items, key=lambda item: item[0])  # stable: file order, then found order
+        return [f"{self.filename}:{line}: {text}" for line, text in ordered]
+
+
+def _message(err: Any, model: type[BaseModel], loc: PathT) -> str:
+    kind, msg, value = err["type"], err["msg"], err.get("input")
+    if kind == "extra_forbidden":
+        key = str(loc[-1]) if loc else ""
+        if _SECRET.search(key):
+            return "unknown key (credentials come from the environment, never from the file)"
+        return "unknown key" + suggest(key, known_keys(model, loc[:-1]), listing="allowed")
+    if kind == "missing":
+        return "missing required key"
+    if kind in ("value_error", "assertion_error"):
+        return msg.split(", ", 1)[1] if ", " in msg else msg
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"must be a mapping (got {_show(value)})"
+    if kind == "list_type":
+        return f"must be a list (got {_show(value)})"
+    msg = msg.replace("Input should be", "must be", 1)
+    return f"{msg} (got {_show(value)})"
+
+
+def _show(value: object) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def suggest(word: str, choices: list[str], *, listing: str = "", cutoff: float = 0.7) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    if listing and choices:
+        return f" ({listing}: {', '.join(choices)})"
+    return ""
+
+
+def known_keys(model: type[BaseModel], loc: PathT) -> list[str]:
+    """The keys a mapping at `loc` inside `model` may have (for `did you mean`)."""
+    tp: Any = model
+    for part in loc:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            fields = {(f.alias or name): f for name, f in tp.model_fields.items()}
+            if part not in fields:
+                return []
+            tp = fields[part].annotation
+        elif typing.get_origin(tp) in (list, dict):
+            tp = typing.get_args(tp)[-1]
+        else:
+            return []
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [f.alias or name for name, f in tp.model_fields.items()]
+    return []
+
+
+def _unwrap(tp: Any) -> Any:
+    """`X | None` and `Annotated[X, ...]` -> X."""
+    while True:
+        if typing.get_origin(tp) is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+            continue
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if typing.get_origin(tp) in (typing.Union, types.UnionType) and len(args) == 1:
+            tp = args[0]
+            continue
+        return tp
+
+
+# ---- YAML with lines ----------------------------------------------------------------------
+
+
+def read_yaml(text: str, problems: Problems) -> Any:
+    """Plain Python data from YAML text, recording the line of every key and list item in `problems.lines`."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        return _Builder(loader, problems).build(node, ())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = ": ".join(str(part) for part in (exc.context, exc.problem) if part) or "invalid YAML"
+        problems.add(("(yaml)",), what, line=line)
+        return None
+    except yaml.YAMLError as exc:
+        problems.add(("(yaml)",), str(exc), line=1)
+        return None
+    finally:
+        loader.dispose()
+
+
+class _Builder:
+    def __init__(self, loader: yaml.SafeLoader, problems: Problems) -> None:
+        self.loader = loader
+        self.problems = problems
+        self.stack: list[yaml.Node] = []
+
+    def build(self, node: yaml.Node, path: PathT) -> Any:
+        if any(node is seen for seen in self.stack):
+            self.problems.add(path, "recursive alias", line=node.start_mark.line + 1)
+            return None
+        self.stack.append(node)
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
+            if isinstance(node, yaml.SequenceNode):
+                out = []
+                for index, item in enumerate(node.value):
+                    self.problems.lines.setdefault(path + (index,), item.start_mark.line + 1)
+                    out.append(self.build(item, path + (index,)))
+                return out
+            return self.loader.construct_object(node)
+        finally:
+            self.stack.pop()
+
+    def _mapping(self, node: yaml.MappingNode, path: PathT) -> dict[str, Any]:
+        seen: dict[str, int] = {}
+        for key_node, _ in node.value:  # duplicates among the node's own keys; `<<` merges may override
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                line = key_node.start_mark.line + 1
+                if key_node.value in seen:
+                    self.problems.add(path + (key_node.value,), f"duplicate key (first at line {seen[key_node.value]})", line=line)
+                seen.setdefault(key_node.value, line)
+        self.loader.flatten_mapping(node)
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problems.add(path, "keys must be plain names", line=key_node.start_mark.line + 1)
+                continue
+            # The key's text, not its YAML 1.1 value: `on:` stays "on", `404:` stays "404".
+            key = key_node.value
+            self.problems.lines.setdefault(path + (key,), key_node.start_mark.line + 1)
+            out[key] = self.build(value_node, path + (key,))
+        return out
+
+
+# ---- salvage: keep checking the valid parts of an invalid entry ---------------------------
+
+
+@dataclass
+class Salvaged:
+    """A model built from the valid parts of an entry; `dropped` fields and items were invalid."""
+
+    value: BaseModel | None
+    dropped: set[str] = field(default_factory=set)
+    index: dict[str, list[int]] = field(default_factory=dict)  # kept list item -> original index
+
+
+def validate_entry(model: type[BaseModel], raw: Any, prefix: PathT, problems: Problems) -> Salvaged:
+    """Validate one entry, report its problems, and salvage what is valid for the cross-checks."""
+    if not isinstance(raw, dict):
+        problems.add(prefix, f"must be a mapping (got {_show(raw)})")
+        return Salvaged(None)
+    try:
+        value = model.model_validate(raw)
+        return Salvaged(value, index={k: list(range(len(v))) for k, v in raw.items() if isinstance(v, list)})
+    except ValidationError as exc:
+        problems.add_validation(prefix, exc, model)
+        errors = [tuple(e["loc"]) for e in exc.errors()]
+    cleaned = dict(raw)
+    salvaged = Salvaged(None)
+    for loc in errors:
+        if not loc:
+            return salvaged
+        name = str(loc[0])
+        if len(loc) > 1 and isinstance(loc[1], int) and isinstance(raw.get(name), list):
+            continue  # a bad item: dropped below, the rest of the list survives
+        cleaned.pop(name, None)
+        salvaged.dropped.add(name)
+    for name, items in raw.items():
+        if isinstance(items, list) and name in cleaned:
+            bad = {loc[1] for loc in errors if len(loc) > 1 and loc[0] == name and isinstance(loc[1], int)}
+            salvaged.index[name] = [i for i in range(len(items)) if i not in bad]
+            cleaned[name] = [items[i] for i in salvaged.index[name]]
+    try:
+        salvaged.value = model.model_validate(cleaned)
+    except ValidationError:
+        pass  # nothing more to salvage; what was wrong is already reported
+    return salvaged
+
+
+def normalize_durations(block: Any, prefix: PathT, problems: Problems) -> Any:
+    """In load/slo/detection blocks, keys ending in `_s` also accept a duration like `5m`."""
+    if not isinstance(block, dict):
+        return block
+    out: dict[str, Any] = {}
+    for key, value in block.items():
+        if isinstance(value, dict):
+            out[key] = normalize_durations(value, prefix + (key,), problems)
+        elif key.endswith("_s") and isinstance(value, str):
+            try:
+                out[key] = parse_duration(value)
+            except ValueError as exc:
+                problems.add(prefix + (key,), str(exc))
+        else:
+            out[key] = value
+    return out
+
+
+
+# ---- the cross-checks ---------------------------------------------------------------------
+
+BLOCK_MODELS: dict[str, type[BaseModel]] = {"load": LoadPlan, "slo": Slo, "detection": AlarmRule}
+# Stand-ins for the rate so a partial `load:` block is checked field by field; whether the merged
+# block names a rate is checked per profile and scenario once the layers are merged.
+_LOAD_BASE: dict[str, Any] = {"rps": 1.0, "users": 1}
+
+
+def _fmt(seconds: float) -> str:
+    return format_duration(seconds)
+
+
+class _Checker:
+    """Validates the parsed data section by section, then cross-checks the valid parts."""
+
+    def __init__(self, problems: Problems) -> None:
+        self.p = problems
+        self.target_kinds: dict[str, str] = {}
+        self.target_names: list[str] = []
+        self._providers: dict[str, frozenset[str] | None] = {}
+
+    def check(self, data: Any) -> Config | None:
+        if data is None:
+            self.p.add((), "the file is empty; it needs version, defaults, profiles, targets and scenarios")
+            return None
+        if not isinstance(data, dict):
+            self.p.add((), f"the file must be a mapping with keys {', '.join(TOP_KEYS)} (got {_show(data)})")
+            return None
+        for key in data:
+            if key not in TOP_KEYS:
+                self.p.add((key,), "unknown key" + suggest(key, list(TOP_KEYS), listing="allowed"))
+        if "version" not in data:
+            self.p.add(("version",), "missing required key (write `version: 1`)")
+        elif data["version"] != 1 or isinstance(data["version"], bool):
+            self.p.add(("version",), f"must be 1, the only version this harness reads (got {_show(data['version'])})")
+
+        defaults = self._defaults(data.get("defaults", {}))
+        profiles = self._section(data, "profiles", Profile, ("load",))
+        targets = self._targets(data)
+        scenarios = self._section(data, "scenarios", Scenario, ("load", "slo", "detection"))
+        scenario_names = list(data["scenarios"]) if isinstance(data.get("scenarios"), dict) else []
+        for name, profile in profiles.items():
+            self._profile(name, profile, scenario_names)
+        for name, scenario in scenarios.items():
+            self._scenario(name, scenario, data["scenarios"][name])
+        self._merged_loads(defaults, profiles, scenarios)
+        if self.p or defaults.value is None:
+            return None
+        return Config(
+            version=1,
+            defaults=defaults.value,
+            profiles={n: s.value for n, s in profiles.items()},
+            targets=targets,
+            scenarios={n: s.value for n, s in scenarios.items()},
+        )
+
+    # -- sections
+
+    def _blocks(self, raw: Any, prefix: PathT, names: tuple[str, ...]) -> Any:
+        if isinstance(raw, dict):
+            raw = dict(raw)
+            for name in names:
+                if name in raw:
+                    raw[name] = normalize_durations(raw[name], prefix + (name,), self.p)
+        return raw
+
+    def _check_blocks(self, salvaged: Salvaged, prefix: PathT, names: tuple[str, ...]) -> None:
+        """Each partial block is checked against its contract model on its own."""
+        for name in names:
+            if salvaged.value is None or name in salvaged.dropped:
+                continue
+            model = BLOCK_MODELS[name]
+            block = getattr(salvaged.value, name)
+            base = _LOAD_BASE if model is LoadPlan else {}
+            try:
+                model.model_validate(deep_merge(base, block))
+            except ValidationError as exc:
+                self.p.add_validation(prefix + (name,), exc, model, skip_root=True)
+                salvaged.dropped.add(name)
+
+    def _defaults(self, raw: Any) -> Salvaged:
+        names = ("slo", "detection", "load")
+        salvaged = validate_entry(Defaults, self._blocks(raw, ("defaults",), names), ("defaults",), self.p)
+        self._check_blocks(salvaged, ("defaults",), names)
+        return salvaged
+
+    def _section(self, data: dict, key: str, model: type[BaseModel], blocks: tuple[str, ...]) -> dict[str, Salvaged]:
+        raw = data.get(key, {})
+        if not isinstance(raw, dict):
+            self.p.add((key,), f"must be a mapping of name -> {key[:-1]} (got {_show(raw)})")
+            return {}
+        out: dict[str, Salvaged] = {}
+        for name, entry in raw.items():
+            prefix = (key, name)
+            self._name(prefix)
+            salvaged = validate_entry(model, self._blocks(entry, prefix, blocks), prefix, self.p)
+            self._check_blocks(salvaged, prefix, blocks)
+            if salvaged.value is not None:
+                out[name] = salvaged
+        return out
+
+    def _name(self, path: PathT) -> None:
+        if not NAME.fullmatch(str(path[-1])):
+            self.p.add(path, "names may use letters, digits, '-', '_' and '.', starting with a letter or digit")
+
+    def _targets(self, data: dict) -> dict[str, Any]:
+        raw = data.get("targets", {})
+        if not isinstance(raw, dict):
+            self.p.add(("targets",), f"must be a mapping of name -> target (got {_show(raw)})")
+            raw = {}
+        valid: dict[str, Any] = {}
+        kinds = ", ".join(TARGET_KINDS)
+        for name, entry in raw.items():
+            prefix = ("targets", name)
+            self._name(prefix)
+            self.target_names.append(name)
+            if not isinstance(entry, dict):
+                self.p.add(prefix, f"must be a mapping (got {_show(entry)})")
+            elif "kind" not in entry:
+                self.p.add(prefix + ("kind",), f"missing required key (one of: {kinds})")
+            elif entry["kind"] not in TARGET_KINDS:
+                self.p.add(prefix + ("kind",), f"unknown target kind {_show(entry['kind'])} (one of: {kinds})")
+            else:
+                self.target_kinds[name] = entry["kind"]
+                salvaged = validate_entry(TARGET_KINDS[entry["kind"]], entry, prefix, self.p)
+                if salvaged.value is not None and not salvaged.dropped:
+                    valid[name] = salvaged.value
+        if DEFAULT_TARGET not in raw:
+            self.target_names.insert(0, DEFAULT_TARGET)
+            self.target_kinds[DEFAULT_TARGET] = "bundled"
+        return valid
+
+    def _profile(self, name: str, salvaged: Salvaged, scenario_names: list[str]) -> None:
+        profile = salvaged.value
+        assert isinstance(profile, Profile)
+        seen: set[str] = set()
+        for i, scenario in enumerate(profile.scenarios or []):
+            path = ("profiles", name, "scenarios", salvaged.index["scenarios"][i])
+            if scenario not in scenario_names:
+                self.p.add(path, f"unknown scenario {scenario!r}" + suggest(scenario, scenario_names, listing="the file has"))
+            elif scenario in seen:
+                self.p.add(path, f"scenario {scenario!r} is listed twice")
+            seen.add(scenario)
+
+    # -- one scenario
+
+    def _scenario(self, name: str, salvaged: Salvaged, raw: dict) -> None:
+        sc = salvaged.value
+        assert isinstance(sc, Scenario)
+        prefix: PathT = ("scenarios", name)
+        dropped = salvaged.dropped
+
+        def at(list_name: str, i: int) -> PathT:
+            return prefix + (list_name, salvaged.index[list_name][i])
+
+        has_faults = bool(raw.get("faults")) if "faults" not in dropped else True
+        if sc.targets is not None:
+            if not sc.targets:
+                self.p.add(prefix + ("targets",), "list at least one target, or leave `targets` out for every target")
+            for i, target in enumerate(sc.targets):
+                if target not in self.target_names:
+                    self.p.add(at("targets", i), f"unknown target {target!r}" + suggest(target, self.target_names, listing="the file has"))
+        run_on = [t for t in (sc.targets or self.target_names) if t in self.target_kinds]
+        hint = "" if sc.targets is not None else "; list the targets it runs on with `targets:`"
+
+        for i, step in enumerate(sc.setup):
+            path = at("setup", i)
+            if step.action in ENGINE_ACTIONS:
+                self.p.add(path + ("action",), f"{step.action!r} undoes a fault; it cannot run in setup")
+            elif self._action(path, step.action, step.params, ActionKind.REMEDIATION, "setup"):
+                self._capable(path, step.action, run_on, hint)
+
+        fault_ids: dict[str, str] = {}
+        for i, fault in enumerate(sc.faults):
+            path = at("faults", i)
+            if self._action(path, fault.action, fault.params, ActionKind.FAULT, "faults"):
+                self._capable(path, fault.action, run_on, hint)
+            fid = fault.fault_id
+            if fid in fault_ids:
+                self.p.add(path + ("id",), f"duplicate fault id {fid!r} (also {fault_ids[fid]}); give each fault its own `id`")
+            fault_ids.setdefault(fid, render_path(path[2:]))
+            if sc.max_duration is not None and fault.at >= sc.max_duration:
+                self.p.add(path + ("at",), f"starts at {_fmt(fault.at)}, not before max_duration {_fmt(sc.max_duration)}")
+
+        for i, step in enumerate(sc.remediation):
+            path = at("remediation", i)
+            if self._action(path, step.action, step.params, ActionKind.REMEDIATION, "remediation"):
+                self._capable(path, step.action, run_on, hint)
+                if step.action in ENGINE_ACTIONS and "faults" not in dropped:
+                    ref = str(step.params.get("fault"))
+                    if ref not in fault_ids:
+                        self.p.add(path + ("params", "fault"), f"no fault with id {ref!r} in this scenario"
+                                   + suggest(ref, list(fault_ids), listing="fault ids"))
+            if step.when is not Trigger.NEVER and not has_faults:
+                self.p.add(path + ("when",), f"`when: {step.when.value}` needs a fault to follow; this scenario has none")
+
+        self._checks(sc, salvaged, prefix, has_faults)
+        if has_faults and sc.max_duration is None and "max_duration" not in dropped:
+            self.p.add(prefix + ("max_duration",), "missing required key: a drill with faults needs a hard bound, e.g. `max_duration: 10m`")
+        if sc.max_duration is not None and sc.rto is not None and sc.max_duration < sc.rto + sc.sustained:
+            self.p.add(prefix + ("max_duration",), f"{_fmt(sc.max_duration)} leaves no time to observe recovery: "
+                       f"it must be at least rto + sustained = {_fmt(sc.rto + sc.sustained)}")
+
+    def _checks(self, sc: Scenario, salvaged: Salvaged, prefix: PathT, has_faults: bool) -> None:
+        dropped = salvaged.dropped
+        if "checks" in dropped:
+            return
+        if not sc.checks:
+            self.p.add(prefix + ("checks",), "list at least one check (" + ", ".join(c.value for c in CheckName) + ")")
+        seen: set[CheckName] = set()
+        for i, check in enumerate(sc.checks):
+            path = prefix + ("checks", salvaged.index["checks"][i])
+            if check in seen:
+                self.p.add(path, f"check {check.value!r} is listed twice")
+                continue
+            seen.add(check)
+            for needed, have in (("rto", sc.rto), ("rpo", sc.rpo)):
+                if check.value == needed and have is None and needed not in dropped:
+                    self.p.add(path, f"check {needed!r} needs `{needed}:` (a duration)")
+            if check in FAULT_CHECKS and not has_faults:
+                self.p.add(path, f"check {check.value!r} needs at least one fault")
+            if check is CheckName.SLO_BASELINE and sc.baseline == 0 and "baseline" not in dropped:
+                self.p.add(path, "check 'slo-baseline' needs a baseline longer than 0s")
+
+    def _action(self, path: PathT, action: str, params: dict, kind: ActionKind, where: str) -> bool:
+        spec = CATALOG.get(action)
+        if spec is None:
+            names = [n for n, s in CATALOG.items() if s.kind is kind]
+            self.p.add(path + ("action",), f"unknown {kind.value} action {action!r}"
+                       + suggest(action, names, listing="known", cutoff=0.8))
+            return False
+        if spec.kind is not kind:
+            if where == "faults":
+                message = f"{action!r} is a remediation action, not a fault"
+            elif where == "remediation":
+                message = f"{action!r} is a fault action, not a remediation"
+            else:
+                message = f"{action!r} is a fault action; setup runs remediation actions only"
+            self.p.add(path + ("action",), message)
+            return False
+        try:
+            spec.params.model_validate(params)
+        except ValidationError as exc:
+            self.p.add_validation(path + ("params",), exc, spec.params)
+            return False
+        return True
+
+    def _capable(self, path: PathT, action: str, run_on: list[str], hint: str) -> None:
+        if action in ENGINE_ACTIONS:
+            return
+        for target in run_on:
+            supported = self._supported(target)
+            if supported is not None and action not in supported:
+                kind = self.target_kinds[target]
+                self.p.add(path + ("action",), f"target {target!r} ({kind}) cannot do {action!r}{hint}")
+
+    def _supported(self, target: str) -> frozenset[str] | None:
+        """The actions the target's provider can do; None (reported once) if it cannot be loaded."""
+        if target in self._providers:
+            return self._providers[target]
+        kind = self.target_kinds[target]
+        supported: frozenset[str] | None = None
+        try:
+            supported = frozenset(provider_class(kind).supported_actions)
+        except Exception as exc:  # a missing or broken provider module is a finding, not a crash
+            reason = str(exc) or type(exc).__name__
+            self.p.add(("targets", target, "kind"), f"cannot load the fault provider for kind {kind!r}: {reason}")
+        self._providers[target] = supported
+        return supported
+
+    # -- across sections
+
+    def _merged_loads(self, defaults: Salvaged, profiles: dict[str, Salvaged], scenarios: dict[str, Salvaged]) -> None:
+        """defaults.load <- profile.load <- scenario.load must make a complete LoadPlan for every pair."""
+        if defaults.value is None or "load" in defaults.dropped:
+            return
+        base: dict = defaults.value.load  # type: ignore[attr-defined]
+        by_profile: dict[tuple[str, str], list[str]] = {}
+        for pname, profile in profiles.items():
+            if "load" in profile.dropped:
+                continue
+            for sname, scenario in scenarios.items():
+                if "load" in scenario.dropped:
+                    continue
+                p_load, s_load = profile.value.load, scenario.value.load  # type: ignore[attr-defined]
+                try:
+                    LoadPlan.model_validate(deep_merge(deep_merge(base, p_load), s_load))
+                except ValidationError as exc:
+                    for err in exc.errors(include_url=False):
+                        message = _message(err, LoadPlan, tuple(err["loc"]))
+                        if s_load:  # depends on the profile too: name them, once per message
+                            by_profile.setdefault((sname, message), []).append(pname)
+                        elif p_load:
+                            self.p.add(("profiles", pname, "load"), message)
+                        else:
+                            self.p.add(("defaults", "load"), message)
+        for (sname, message), names in by_profile.items():
+            self.p.add(("scenarios", sname, "load"), f"{message} (with profile {', '.join(names)})")

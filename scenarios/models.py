@@ -1,0 +1,333 @@
+"""The models of scenarios.yaml, and `resolve()` which turns one scenario into a DrillPlan for the engine.
+
+The file models (`Config` and below) keep what the operator wrote, with durations already in seconds.
+`load`, `slo` and `detection` blocks are partial overrides (deep-merged defaults <- profile <- scenario),
+so they stay plain mappings here and are validated against the shared contract models by the loader.
+A `DrillPlan` is fully resolved: merged and validated blocks, every wait scaled by the profile.
+"""
+
+from __future__ import annotations
+
+import difflib
+from enum import StrEnum
+from typing import Annotated, Literal, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+
+from chaos.actions import ENGINE_ACTIONS, ActionCall
+from chaos.targets import AwsTarget, BundledTarget
+from loadtests.plan import LoadPlan
+from scenarios.durations import Duration
+from scenarios.errors import InvalidInputError
+from verify.slo import AlarmRule, Slo
+
+# A partial override of a shared contract model (LoadPlan, Slo, AlarmRule).
+Block = dict[str, JsonValue]
+TargetSpec = Annotated[BundledTarget | AwsTarget, Field(discriminator="kind")]
+
+_T = TypeVar("_T")
+
+DEFAULT_TARGET = "local"  # a bundled service the harness starts; implied when the file does not define it
+
+
+class Trigger(StrEnum):
+    ON_DETECTION = "on-detection"  # `delay` after the detection rule fired
+    AFTER_FAULT = "after-fault"  # `delay` after the first fault was injected
+    NEVER = "never"  # documented runbook step, not run (self-healing fault, negative control)
+
+
+class CheckName(StrEnum):
+    SLO_BASELINE = "slo-baseline"  # the SLO held during the baseline, before any fault
+    DETECTION = "detection"  # the detection rule fired after the fault
+    RTO = "rto"  # recovered (SLO held for `sustained`) within the RTO of the first fault
+    RPO = "rpo"  # no acknowledged write older than the RPO was lost (write ledger)
+    SLO_AFTER_RECOVERY = "slo-after-recovery"  # the SLO held over the sustained window
+    AVAILABILITY = "availability"  # share of good seconds over the whole drill >= slo.availability
+    INTEGRITY = "integrity"  # every acknowledged write reads back intact at the end
+
+
+class Expect(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"  # a negative control: the suite fails only if it unexpectedly passes
+
+
+class StopMetric(StrEnum):
+    ERROR_RATE_ABOVE = "error_rate_above"
+    P90_MS_ABOVE = "p90_ms_above"
+    RPS_BELOW = "rps_below"
+
+
+# Checks that only mean something once a fault was injected.
+FAULT_CHECKS = frozenset({CheckName.DETECTION, CheckName.RTO, CheckName.SLO_AFTER_RECOVERY})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- the file -----------------------------------------------------------------------------
+
+
+class ActionStep(_Strict):
+    """A remediation-kind action run before the fault (e.g. take a backup)."""
+
+    action: str
+    params: Block = Field(default_factory=dict)
+
+    def call(self) -> ActionCall:
+        return ActionCall(name=self.action, params=self.params)
+
+
+class FaultSpec(ActionStep):
+    id: str = Field("", description="referenced by `revert-fault`; defaults to the action name")
+    at: Duration = Field(0.0, description="offset from the start of the inject phase")
+
+    @property
+    def fault_id(self) -> str:
+        return self.id or self.action
+
+
+class RemediationSpec(ActionStep):
+    when: Trigger = Trigger.ON_DETECTION
+    delay: Duration = Field(0.0, description="wait this long after the trigger (operator response time)")
+
+
+class StopConditionSpec(_Strict):
+    """Abort (and revert) when one metric stays past its bound for `for` seconds."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    error_rate_above: float | None = Field(None, ge=0, le=1)
+    p90_ms_above: float | None = Field(None, gt=0)
+    rps_below: float | None = Field(None, ge=0)
+    for_: Duration = Field(0.0, alias="for")
+
+    @model_validator(mode="after")
+    def _one_metric(self) -> Self:
+        if len(self.metrics()) != 1:
+            names = ", ".join(m.value for m in StopMetric)
+            raise ValueError(f"give exactly one of {names}")
+        return self
+
+    def metrics(self) -> list[tuple[StopMetric, float]]:
+        return [(m, v) for m in StopMetric if (v := getattr(self, m.value)) is not None]
+
+
+class Defaults(_Strict):
+    slo: Block = Field(default_factory=dict)
+    detection: Block = Field(default_factory=dict)
+    load: Block = Field(default_factory=dict)
+
+
+class Profile(_Strict):
+    description: str = ""
+    time_scale: float = Field(1.0, gt=0, le=10, description="multiplies every wait and time limit")
+    load: Block = Field(default_factory=dict)
+    scenarios: list[str] | None = Field(None, description="the suite `run` executes; default: all")
+
+
+class Scenario(_Strict):
+    description: str = ""
+    targets: list[str] | None = Field(None, description="targets it may run on; default: every target")
+    rto: Duration | None = None
+    rpo: Duration | None = None
+    baseline: Duration = 60.0
+    sustained: Duration = 60.0
+    max_duration: Duration | None = Field(None, description="bound from the inject phase to recovery")
+    load: Block = Field(default_factory=dict)
+    slo: Block = Field(default_factory=dict)
+    detection: Block = Field(default_factory=dict)
+    setup: list[ActionStep] = Field(default_factory=list)
+    faults: list[FaultSpec] = Field(default_factory=list)
+    remediation: list[RemediationSpec] = Field(default_factory=list)
+    stop_conditions: list[StopConditionSpec] = Field(default_factory=list)
+    checks: list[CheckName] = Field(default_factory=list, description="the loader requires at least one")
+    expect: Expect = Expect.PASS
+
+
+class Config(_Strict):
+    version: Literal[1]
+    defaults: Defaults = Field(default_factory=Defaults)
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+    targets: dict[str, TargetSpec] = Field(default_factory=dict)
+    scenarios: dict[str, Scenario] = Field(default_factory=dict)
+
+    def all_targets(self) -> dict[str, BundledTarget | AwsTarget]:
+        """The file's targets, plus the implied `local` bundled target if the file does not define it."""
+        targets: dict[str, BundledTarget | AwsTarget] = {}
+        if DEFAULT_TARGET not in self.targets:
+            targets[DEFAULT_TARGET] = BundledTarget()
+        targets.update(self.targets)
+        return targets
+
+    def scenario_targets(self, name: str) -> list[str]:
+        chosen = self.scenarios[name].targets
+        return list(chosen) if chosen is not None else list(self.all_targets())
+
+    def suite(self, profile: str) -> list[str]:
+        """Scenario names `run` executes for a profile when none are named."""
+        chosen = _pick(self.profiles, profile, "profile").scenarios
+        return list(chosen) if chosen is not None else list(self.scenarios)
+
+
+# ---- the resolved plan --------------------------------------------------------------------
+
+
+class PlannedFault(BaseModel):
+    id: str
+    call: ActionCall
+    at_s: float  # after the start of the inject phase, scaled
+
+
+class PlannedRemediation(BaseModel):
+    call: ActionCall
+    when: Trigger
+    delay_s: float  # scaled
+
+    @property
+    def by_engine(self) -> bool:
+        return self.call.name in ENGINE_ACTIONS
+
+
+class PlannedStop(BaseModel):
+    metric: StopMetric
+    threshold: float
+    for_s: float  # scaled
+
+    def breached(self, value: float) -> bool:
+        if self.metric is StopMetric.RPS_BELOW:
+            return value < self.threshold
+        return value > self.threshold
+
+
+class DrillPlan(BaseModel):
+    """Everything the engine needs for one drill; seconds are floats, already scaled by the profile."""
+
+    scenario: str
+    description: str
+    profile: str
+    time_scale: float
+    target_name: str
+    target: TargetSpec
+    rto_s: float | None
+    rpo_s: float | None
+    baseline_s: float
+    sustained_s: float
+    max_duration_s: float | None
+    load: LoadPlan
+    slo: Slo
+    detection: AlarmRule
+    setup: list[ActionCall]
+    faults: list[PlannedFault]
+    remediations: list[PlannedRemediation]
+    stop_conditions: list[PlannedStop]
+    checks: list[CheckName]
+    expect: Expect
+
+    @property
+    def expected_to_fail(self) -> bool:
+        return self.expect is Expect.FAIL
+
+    def provider_calls(self) -> list[ActionCall]:
+        """Every call the target's provider performs (for preflight); engine-level actions excluded."""
+        calls = [*self.setup, *(f.call for f in self.faults)]
+        calls += [r.call for r in self.remediations if r.when is not Trigger.NEVER]
+        return [c for c in calls if c.name not in ENGINE_ACTIONS]
+
+
+# ---- merging and resolving ----------------------------------------------------------------
+
+LOAD_WAITS = ("duration_s",)
+SHAPE_WAITS = ("ramp_s", "step_s", "spike_at_s", "spike_s")
+
+
+def deep_merge(base: Block, override: Block) -> Block:
+    merged: Block = dict(base)
+    for key, value in override.items():
+        below = merged.get(key)
+        if isinstance(below, dict) and isinstance(value, dict):
+            merged[key] = deep_merge(below, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def merged_load(config: Config, profile: Profile, scenario: Scenario) -> Block:
+    return deep_merge(deep_merge(config.defaults.load, profile.load), scenario.load)
+
+
+def resolve(
+    config: Config,
+    scenario_name: str,
+    profile_name: str,
+    target_name: str,
+    *,
+    allow_protected: bool = False,
+) -> DrillPlan:
+    """One scenario, for one profile and target, as a DrillPlan. Raises InvalidInputError on bad names."""
+    scenario = _pick(config.scenarios, scenario_name, "scenario")
+    profile = _pick(config.profiles, profile_name, "profile")
+    target = _pick(config.all_targets(), target_name, "target")
+    allowed = config.scenario_targets(scenario_name)
+    if target_name not in allowed:
+        raise InvalidInputError(
+            f"scenario {scenario_name!r} does not run on target {target_name!r} (its targets: {', '.join(allowed)})"
+        )
+    if target.protected and not allow_protected:
+        raise InvalidInputError(f"target {target_name!r} is protected: pass --allow-protected to run against it")
+    k = profile.time_scale
+
+    def scaled(seconds: float | None) -> float | None:
+        return None if seconds is None else seconds * k
+
+    load_block = merged_load(config, profile, scenario)
+    try:
+        load = LoadPlan.model_validate(load_block)
+        slo = Slo.model_validate(deep_merge(config.defaults.slo, scenario.slo))
+        detection = AlarmRule.model_validate(deep_merge(config.defaults.detection, scenario.detection))
+    except ValueError as exc:  # the loader rejects these first; a hand-built Config may not have been
+        raise InvalidInputError(f"scenario {scenario_name!r} with profile {profile_name!r}: {exc}") from None
+    max_duration_s = scaled(scenario.max_duration)
+    # The load must outlast the drill unless the file bounds it explicitly.
+    duration_s = load.duration_s * k if "duration_s" in load_block else scenario.baseline * k + (max_duration_s or 0)
+    shape = load.shape.model_copy(update={w: getattr(load.shape, w) * k for w in SHAPE_WAITS})
+    load = load.model_copy(update={"duration_s": max(duration_s, 1.0), "shape": shape})
+    detection = detection.model_copy(update={"period_s": detection.period_s * k})
+
+    return DrillPlan(
+        scenario=scenario_name,
+        description=scenario.description,
+        profile=profile_name,
+        time_scale=k,
+        target_name=target_name,
+        target=target,
+        rto_s=scaled(scenario.rto),
+        rpo_s=scaled(scenario.rpo),
+        baseline_s=scenario.baseline * k,
+        sustained_s=scenario.sustained * k,
+        max_duration_s=max_duration_s,
+        load=load,
+        slo=slo,
+        detection=detection,
+        setup=[s.call() for s in scenario.setup],
+        faults=[PlannedFault(id=f.fault_id, call=f.call(), at_s=f.at * k) for f in scenario.faults],
+        remediations=[
+            PlannedRemediation(call=r.call(), when=r.when, delay_s=r.delay * k) for r in scenario.remediation
+        ],
+        stop_conditions=[
+            PlannedStop(metric=m, threshold=v, for_s=s.for_ * k) for s in scenario.stop_conditions for m, v in s.metrics()
+        ],
+        checks=list(scenario.checks),
+        expect=scenario.expect,
+    )
+
+
+def _pick(items: dict[str, _T], name: str, what: str) -> _T:
+    try:
+        return items[name]
+    except KeyError:
+        known = ", ".join(items) or "none"
+        hint = difflib.get_close_matches(name, list(items), n=1)
+        maybe = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise InvalidInputError(f"unknown {what} {name!r}{maybe}; the file has: {known}") from None
+

@@ -1,0 +1,56 @@
+"""Fake fault providers for the scenario tests: the real ones need a running service or AWS.
+
+`local` (bundled) can do every catalog action; `aws` only what a real stack without
+Cognito or capacity control can do, so capability errors have something to find.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any, ClassVar
+
+import pytest
+
+from chaos import provider
+from chaos.actions import CATALOG, ENGINE_ACTIONS, ActionCall
+
+MODULE = "hanbit_test_fake_providers"
+
+
+class FakeBundledProvider:
+    name: ClassVar[str] = "fake-bundled"
+    supported_actions: ClassVar[frozenset[str]] = frozenset(CATALOG) - ENGINE_ACTIONS
+
+    def __init__(self, target: Any, **runtime: Any) -> None:
+        self.target = target
+
+    def plan(self, call: ActionCall) -> list[str]:
+        params = ", ".join(f"{k}={v}" for k, v in sorted(call.params.items()))
+        return [f"inject: {call.name}({params})", f"revert: undo {call.name}"]
+
+
+class FakeAwsProvider(FakeBundledProvider):
+    name: ClassVar[str] = "fake-aws"
+    supported_actions: ClassVar[frozenset[str]] = frozenset(
+        {"lambda.deploy-bad-version", "lambda.rollback", "table.corrupt", "table.restore", "table.backup",
+         "region.outage", "region.failover"}
+    )
+
+
+class UnbuildableProvider(FakeBundledProvider):
+    def __init__(self, target: Any, **runtime: Any) -> None:
+        raise RuntimeError("needs a control-plane token")
+
+
+@pytest.fixture(autouse=True)
+def fake_providers(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    module = types.ModuleType(MODULE)
+    module.FakeBundledProvider = FakeBundledProvider  # type: ignore[attr-defined]
+    module.FakeAwsProvider = FakeAwsProvider  # type: ignore[attr-defined]
+    module.UnbuildableProvider = UnbuildableProvider  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, MODULE, module)
+    # register() writes into the registry dict; setitem restores the real entries afterwards.
+    monkeypatch.setitem(provider._REGISTRY, "bundled", f"{MODULE}:FakeBundledProvider")
+    monkeypatch.setitem(provider._REGISTRY, "aws", f"{MODULE}:FakeAwsProvider")
+    return module

@@ -1,0 +1,29 @@
+"""Every invalid file in fixtures/invalid is rejected with exactly the messages of its .expected sibling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scenarios.errors import ExitCode, ScenarioFileError
+from scenarios.loader import load_config
+
+CORPUS = Path(__file__).parent / "fixtures" / "invalid"
+CASES = sorted(CORPUS.glob("*.yaml"))
+
+
+def test_corpus_is_complete() -> None:
+    assert len(CASES) >= 15
+    for case in CASES:
+        assert case.with_suffix(".expected").exists(), f"{case.name} has no .expected file"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_invalid_file_reports_every_problem(case: Path) -> None:
+    with pytest.raises(ScenarioFileError) as caught:
+        load_config(case)
+    got = [line.replace(f"{case}:", f"{case.name}:", 1) for line in caught.value.problems]
+    expected = case.with_suffix(".expected").read_text().splitlines()
+    assert got == expected
+    assert caught.value.exit_code is ExitCode.INVALID_INPUT
