@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -88,6 +89,7 @@ class DrillEngine:
             target_config=plan.target.model_dump(mode="json"),
             slo=plan.slo,
             alarm=plan.detection,
+            harness_pid=os.getpid(),
         )
         self.tracker: FaultTracker | None = None
         self.load: LoadHandle | None = None

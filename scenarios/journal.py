@@ -127,6 +127,7 @@ class Journal(BaseModel):
     # Enough to rebuild the provider in another process (`hanbit-drill cleanup` after kill -9).
     target_config: dict[str, JsonValue] = Field(default_factory=dict)
     provider_runtime: dict[str, JsonValue] = Field(default_factory=dict)
+    harness_pid: int | None = None  # the `hanbit-drill run` process; cleanup leaves a live run alone
     # A bundled service the run started itself: cleanup stops it if the run was killed.
     service_pid: int | None = None
     service_url: str | None = None

@@ -1,0 +1,39 @@
+"""Where a finished drill's reports go: console summary, report.html, junit.xml, the drill history."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from rich.console import Console
+
+from scenarios.journal import Journal
+
+log = logging.getLogger(__name__)
+
+
+def write_reports(journal: Journal, run_dir: Path, history_dir: Path, console: Console) -> None:
+    """Render one drill's reports from its journal. A report that fails to render never hides the verdict."""
+    from verify.report_console import render_console
+    from verify.report_html import write_html
+    from verify.history import append_history
+    from verify.junit import write_junit
+
+    render_console(journal, console)
+    for what, write in (
+        ("report.html", lambda: write_html(journal, run_dir / "report.html")),
+        ("junit.xml", lambda: write_junit([journal], run_dir / "junit.xml")),
+        ("history", lambda: append_history(history_dir, journal)),
+    ):
+        try:
+            write()
+        except OSError as exc:
+            console.print(f"[red]could not write {what}: {exc}[/]")
+    console.print(f"report: {run_dir / 'report.html'}")
+
+
+def write_suite_reports(journals: list[Journal], suite_dir: Path) -> None:
+    from verify.junit import write_junit
+
+    if journals:
+        write_junit(journals, suite_dir / "junit.xml")
