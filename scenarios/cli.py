@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from scenarios.errors import ExitCode, HarnessError
 
 COMMAND_MODULES = (
-    "scenarios.commands",  # list, validate, plan, run, cleanup
+    "scenarios.commands",  # list, validate, plan
+    "scenarios.drill_commands",  # run, cleanup
     "service.cli",  # serve
     "loadtests.cli",  # load, worker
     "verify.cli",  # history
@@ -43,11 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        if args.command is None and "scenarios.commands" in sys.modules:
-            args = parser.parse_args([*(argv or sys.argv[1:]), "run"])
-        else:
-            parser.print_help()
-            return ExitCode.INVALID_INPUT
+        parser.print_help()
+        return ExitCode.INVALID_INPUT
     try:
         return int(args.func(args))
     except HarnessError as exc:
