@@ -1,0 +1,120 @@
+"""`AwsProvider`: the fault provider for a real stack (staging), over boto3 and AWS FIS.
+
+It only dispatches: each catalog action is implemented by one handler class
+(see HANDLERS). Construction does no I/O; clients are created on first use.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import ClassVar
+
+import boto3
+from pydantic import JsonValue
+
+from chaos.actions import CATALOG, ActionCall, ActionKind
+from chaos.aws.checks import guarded
+from chaos.aws.clients import AwsClients
+from chaos.aws.context import ActionHandler, AwsContext, AwsSettings
+from chaos.aws.lambda_faults import BadVersionFault, ConcurrencyFault
+from chaos.aws.lambda_fis import FisLambdaFault
+from chaos.aws.lambda_remediations import DeleteConcurrencyRemediation, RollbackRemediation, UpdateConfigRemediation
+from chaos.aws.markers import FaultMarkers
+from chaos.aws.polling import Poller
+from chaos.aws.region_faults import PauseReplicationFault, RegionOutageFault
+from chaos.aws.region_routing import RegionRouting
+from chaos.aws.table_corruption import TableCorruption
+from chaos.aws.table_restore import BackupRemediation, RestoreRemediation
+from chaos.aws.table_throttle import TableThrottle
+from chaos.provider import RemediationContext, Undo
+from chaos.targets import AwsTarget
+from scenarios.errors import InvalidInputError
+
+HANDLERS: tuple[type[ActionHandler], ...] = (
+    ConcurrencyFault, BadVersionFault, FisLambdaFault, TableCorruption, TableThrottle, RegionOutageFault,
+    PauseReplicationFault, RollbackRemediation, DeleteConcurrencyRemediation, UpdateConfigRemediation,
+    BackupRemediation, RestoreRemediation, RegionRouting,
+)
+
+
+class AwsProvider:
+    name: ClassVar[str] = "aws"
+    # auth.expire-tokens is left out: Cognito has no "reject every token issued so far" switch.
+    supported_actions: ClassVar[frozenset[str]] = frozenset().union(*(h.actions for h in HANDLERS))
+
+    def __init__(
+        self,
+        target: AwsTarget,
+        session: boto3.Session | None = None,
+        *,
+        settings: AwsSettings | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.target = target
+        self.settings = settings or AwsSettings()
+        self.clients = AwsClients(session, target.region)
+        poll = Poller(self.settings.poll_interval_s, self.settings.wait_timeout_s, sleep, clock)
+        markers = FaultMarkers(self.clients, self.settings.marker_prefix, target.region)
+        self.ctx = AwsContext(target, self.clients, poll, markers, self.settings)
+        self._handlers: dict[str, ActionHandler] = {}
+
+    def handler(self, call: ActionCall) -> ActionHandler:
+        if call.name not in self.supported_actions:
+            known = "" if call.name in CATALOG else " (not in the action catalog)"
+            raise InvalidInputError(f"the aws provider cannot perform {call.name}{known}")
+        if call.name not in self._handlers:
+            cls = next(h for h in HANDLERS if call.name in h.actions)
+            self._handlers[call.name] = cls(self.ctx)
+        return self._handlers[call.name]
+
+    # ---- the Provider protocol ---------------------------------------------------------------
+
+    def preflight(self, calls: list[ActionCall]) -> list[str]:
+        problems = [f"the aws provider cannot perform {c.name}" for c in calls if c.name not in self.supported_actions]
+        identity = guarded(self._identity, "checking AWS credentials")
+        if identity:
+            return problems + identity  # every other check would fail the same way
+        self.ctx.scenario = list(calls)
+        problems += self._leftover_markers()
+        for call in calls:
+            if call.name in self.supported_actions:
+                problems += self.handler(call).preflight(call)
+        return list(dict.fromkeys(problems))  # the same function/table problem is reported once
+
+    def plan(self, call: ActionCall) -> list[str]:
+        return self.handler(call).plan(call)
+
+    def inject(self, call: ActionCall) -> Undo:
+        self._expect(call, ActionKind.FAULT)
+        return self.handler(call).inject(call)
+
+    def revert(self, call: ActionCall, undo: Undo) -> None:
+        self._expect(call, ActionKind.FAULT)
+        self.handler(call).revert(call, undo)
+
+    def remediate(self, call: ActionCall, context: RemediationContext) -> dict[str, JsonValue]:
+        self._expect(call, ActionKind.REMEDIATION)
+        return self.handler(call).remediate(call, context)
+
+    def close(self) -> None:
+        self.clients.close()
+
+    # ---- helpers -----------------------------------------------------------------------------
+
+    def _expect(self, call: ActionCall, kind: ActionKind) -> None:
+        if call.name in CATALOG and call.spec.kind != kind:
+            raise InvalidInputError(f"{call.name} is a {call.spec.kind.value}, not a {kind.value}")
+
+    def _identity(self) -> list[str]:
+        self.clients.call("sts", "get_caller_identity")
+        return []
+
+    def _leftover_markers(self) -> list[str]:
+        def check() -> list[str]:
+            return [f"an earlier drill left a fault in place (SSM parameter {m.name}); run `hanbit-drill cleanup` "
+                    f"on its journal, or delete the parameter once you have undone it by hand"
+                    for m in self.ctx.markers.list(self.target.function)]
+
+        return guarded(check, "checking for faults left by earlier drills")
