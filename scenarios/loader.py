@@ -44,8 +44,12 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _SECRET = re.compile(r"secret|access_key|password|token|credential", re.IGNORECASE)
 
 
-def load_config(path: str | Path) -> Config:
-    """The validated Config of a scenario file. Raises ScenarioFileError listing every problem."""
+def load_config(path: str | Path, *, require_providers: bool = True) -> Config:
+    """The validated Config of a scenario file. Raises ScenarioFileError listing every problem.
+
+    With `require_providers=False` (for `plan`), a target whose fault provider cannot be loaded is
+    not a problem: its capability checks are skipped, and the plan says the provider is missing.
+    """
     filename = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -53,15 +57,15 @@ def load_config(path: str | Path) -> Config:
         raise InvalidInputError(f"{filename}: no such scenario file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"{filename}: cannot read the scenario file: {exc}") from None
-    return parse_config(text, filename)
+    return parse_config(text, filename, require_providers=require_providers)
 
 
-def parse_config(text: str, filename: str = "scenarios.yaml") -> Config:
+def parse_config(text: str, filename: str = "scenarios.yaml", *, require_providers: bool = True) -> Config:
     problems = Problems(filename)
     data = read_yaml(text, problems)
     if problems:
         raise ScenarioFileError(problems.render())
-    config = _Checker(problems).check(data)
+    config = _Checker(problems, require_providers).check(data)
     if problems or config is None:
         raise ScenarioFileError(problems.render())
     return config
@@ -204,6 +208,9 @@ def read_yaml(text: str, problems: Problems) -> Any:
         loader.dispose()
 
 
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
+
 class _Builder:
     def __init__(self, loader: yaml.SafeLoader, problems: Problems) -> None:
         self.loader = loader
@@ -213,6 +220,9 @@ class _Builder:
     def build(self, node: yaml.Node, path: PathT) -> Any:
         if any(node is seen for seen in self.stack):
             self.problems.add(path, "recursive alias", line=node.start_mark.line + 1)
+            return None
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+            self.problems.add(path, f"unsupported YAML tag {node.tag!r}", line=node.start_mark.line + 1)
             return None
         self.stack.append(node)
         try:
@@ -328,8 +338,9 @@ def _fmt(seconds: float) -> str:
 class _Checker:
     """Validates the parsed data section by section, then cross-checks the valid parts."""
 
-    def __init__(self, problems: Problems) -> None:
+    def __init__(self, problems: Problems, require_providers: bool = True) -> None:
         self.p = problems
+        self.require_providers = require_providers
         self.target_kinds: dict[str, str] = {}
         self.target_names: list[str] = []
         self._providers: dict[str, frozenset[str] | None] = {}
@@ -579,7 +590,8 @@ class _Checker:
             supported = frozenset(provider_class(kind).supported_actions)
         except Exception as exc:  # a missing or broken provider module is a finding, not a crash
             reason = str(exc) or type(exc).__name__
-            self.p.add(("targets", target, "kind"), f"cannot load the fault provider for kind {kind!r}: {reason}")
+            if self.require_providers:
+                self.p.add(("targets", target, "kind"), f"cannot load the fault provider for kind {kind!r}: {reason}")
         self._providers[target] = supported
         return supported
 

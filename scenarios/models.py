@@ -237,7 +237,7 @@ class DrillPlan(BaseModel):
 
 # ---- merging and resolving ----------------------------------------------------------------
 
-LOAD_WAITS = ("duration_s",)
+LOAD_ALLOWANCE_S = 60.0
 SHAPE_WAITS = ("ramp_s", "step_s", "spike_at_s", "spike_s")
 
 
@@ -288,10 +288,14 @@ def resolve(
     except ValueError as exc:  # the loader rejects these first; a hand-built Config may not have been
         raise InvalidInputError(f"scenario {scenario_name!r} with profile {profile_name!r}: {exc}") from None
     max_duration_s = scaled(scenario.max_duration)
-    # The load must outlast the drill unless the file bounds it explicitly.
-    duration_s = load.duration_s * k if "duration_s" in load_block else scenario.baseline * k + (max_duration_s or 0)
+    # Unless the file bounds the load, it must outlast the drill (the engine stops it when the drill
+    # ends): baseline and the drill's bound, plus a fixed allowance for warm-up and the last samples.
+    if "duration_s" in load_block:
+        duration_s = load.duration_s * k
+    else:
+        duration_s = (scenario.baseline + (scenario.max_duration or scenario.sustained)) * k + LOAD_ALLOWANCE_S
     shape = load.shape.model_copy(update={w: getattr(load.shape, w) * k for w in SHAPE_WAITS})
-    load = load.model_copy(update={"duration_s": max(duration_s, 1.0), "shape": shape})
+    load = load.model_copy(update={"duration_s": duration_s, "shape": shape})
     detection = detection.model_copy(update={"period_s": detection.period_s * k})
 
     return DrillPlan(

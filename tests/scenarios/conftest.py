@@ -1,7 +1,7 @@
 """Fake fault providers for the scenario tests: the real ones need a running service or AWS.
 
-`local` (bundled) can do every catalog action; `aws` only what a real stack without
-Cognito or capacity control can do, so capability errors have something to find.
+`local` (bundled) can do every catalog action; `aws` all but `auth.expire-tokens`, so
+capability errors have something to find.
 """
 
 from __future__ import annotations
@@ -32,10 +32,8 @@ class FakeBundledProvider:
 
 class FakeAwsProvider(FakeBundledProvider):
     name: ClassVar[str] = "fake-aws"
-    supported_actions: ClassVar[frozenset[str]] = frozenset(
-        {"lambda.deploy-bad-version", "lambda.rollback", "table.corrupt", "table.restore", "table.backup",
-         "region.outage", "region.failover"}
-    )
+    # Like the real AWS provider: revoking every Cognito session is not a drill action there.
+    supported_actions: ClassVar[frozenset[str]] = FakeBundledProvider.supported_actions - {"auth.expire-tokens"}
 
 
 class UnbuildableProvider(FakeBundledProvider):
