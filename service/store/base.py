@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -56,9 +57,18 @@ def now_ms() -> int:
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+_last_id = [0]  # the previous id of this process, as a number
+_id_lock = threading.Lock()
+
+
 def new_todo_id() -> str:
-    """A ULID: 48-bit millisecond time + 80 random bits, so server-made ids list in creation order."""
+    """A monotonic ULID: 48-bit ms time + 80 random bits, so server-made ids list in creation order
+    (within one millisecond, the previous id plus one)."""
     value = (now_ms() << 80) | int.from_bytes(os.urandom(10), "big")
+    with _id_lock:
+        if value <= _last_id[0]:
+            value = _last_id[0] + 1
+        _last_id[0] = value
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])

@@ -76,6 +76,32 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+class ThreadConnections:
+    """One connection per thread to one database file (sqlite3 connections are not shared)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+            with self._lock:
+                self._conns.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
+
+
 def create_table(path: Path, table: str) -> None:
     """Create the table, its change triggers and the change log if missing."""
     validate_table_name(table)
@@ -100,9 +126,8 @@ class SqliteTodoStore:
         self.table = validate_table_name(table)
         if create:
             create_table(self.path, self.table)
-        self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._connections = ThreadConnections(self.path)
+        self._conn = self._connections.get
         q = f'"{table}"'
         self._sql_get = f"SELECT {_COLUMNS} FROM {q} WHERE user_id = ? AND id = ?"
         self._sql_insert = (
@@ -119,15 +144,6 @@ class SqliteTodoStore:
             f"SELECT {_COLUMNS} FROM {q} WHERE user_id = ? AND id > ? AND done = ? ORDER BY id LIMIT ?"
         )
         self._sql_ping = f"SELECT 1 FROM {q} LIMIT 1"
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path)
-            self._local.conn = conn
-            with self._lock:
-                self._conns.append(conn)
-        return conn
 
     def get(self, user_id: str, todo_id: str) -> TodoItem | None:
         row = self._conn().execute(self._sql_get, (user_id, todo_id)).fetchone()
@@ -178,8 +194,4 @@ class SqliteTodoStore:
             raise StoreUnavailable(f"table {self.table} in {self.path}: {exc}") from exc
 
     def close(self) -> None:
-        with self._lock:
-            conns, self._conns = self._conns, []
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
+        self._connections.close()

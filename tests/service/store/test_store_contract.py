@@ -145,4 +145,4 @@ def test_server_ids_sort_in_creation_order() -> None:
     ids = [new_todo_id() for _ in range(50)]
     assert len(set(ids)) == 50
     assert all(len(i) == 26 for i in ids)
-    assert ids[0] <= ids[-1]
+    assert ids == sorted(ids)

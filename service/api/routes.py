@@ -1,0 +1,126 @@
+"""The route table: the API Gateway resources, which function serves each, and what it answers.
+
+The gateway matches requests with it, the functions dispatch on its `resource` values,
+and /openapi.json is generated from it, so the three cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from service.api import models
+
+
+class Integration(StrEnum):
+    TODO_API = "todo-api"  # the Lambda function of the manual
+    AUTH = "auth"  # the Cognito stand-in
+    GATEWAY = "gateway"  # answered by the runtime itself (metrics, spec)
+
+
+@dataclass(frozen=True)
+class QueryParam:
+    name: str
+    schema: dict[str, object]
+    description: str
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    resource: str  # API Gateway resource path, e.g. /todos/{id}
+    operation: str  # operationId, and the `function` field of log lines
+    integration: Integration
+    auth: bool
+    summary: str
+    body: type[BaseModel] | None = None
+    query: tuple[QueryParam, ...] = ()
+    # status -> response model (None: no body; str: a media type answered as text)
+    responses: dict[int, type[BaseModel] | str | None] = field(default_factory=dict)
+
+
+_E = models.Error
+_AUTH_ERRORS: dict[int, type[BaseModel] | str | None] = {401: _E}
+_BODY_ERRORS: dict[int, type[BaseModel] | str | None] = {400: _E, 413: _E}
+_TABLE_ERRORS: dict[int, type[BaseModel] | str | None] = {502: _E, 503: _E}
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/health", "health", Integration.TODO_API, False,
+          "Liveness of the function and its table",
+          responses={200: models.Health, 502: _E, 503: models.Health}),
+    Route("POST", "/auth/signup", "signUp", Integration.AUTH, False, "Create a user",
+          body=models.NewUser, responses={201: models.SignedUp, 409: _E, **_BODY_ERRORS}),
+    Route("POST", "/auth/token", "signIn", Integration.AUTH, False,
+          "Sign in: a bearer access token (429 after 10 failures per user per minute)",
+          body=models.Credentials,
+          responses={200: models.Token, 401: _E, 429: _E, **_BODY_ERRORS}),
+    Route("POST", "/auth/revoke", "revokeToken", Integration.AUTH, True,
+          "Blacklist the calling token's jti", responses={200: models.Revoked, **_AUTH_ERRORS}),
+    Route("POST", "/todos", "createTodo", Integration.TODO_API, True,
+          "Create a todo; with a client `id` an existing todo is returned (200), not duplicated",
+          body=models.CreateTodo,
+          responses={201: models.Todo, 200: models.Todo, **_BODY_ERRORS, **_AUTH_ERRORS,
+                     **_TABLE_ERRORS}),
+    Route("GET", "/todos", "listTodos", Integration.TODO_API, True, "The caller's todos, by id",
+          query=(
+              QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                         "page size"),
+              QueryParam("cursor", {"type": "string"}, "`next_cursor` of the previous page"),
+              QueryParam("done", {"type": "string", "enum": ["true", "false"]}, "filter by done"),
+          ),
+          responses={200: models.TodoPage, 400: _E, **_AUTH_ERRORS, **_TABLE_ERRORS}),
+    Route("GET", "/todos/{id}", "getTodo", Integration.TODO_API, True, "One of the caller's todos",
+          responses={200: models.Todo, 404: _E, **_AUTH_ERRORS, **_TABLE_ERRORS}),
+    Route("PATCH", "/todos/{id}", "updateTodo", Integration.TODO_API, True,
+          "Change title and/or done", body=models.UpdateTodo,
+          responses={200: models.Todo, 404: _E, **_BODY_ERRORS, **_AUTH_ERRORS, **_TABLE_ERRORS}),
+    Route("DELETE", "/todos/{id}", "deleteTodo", Integration.TODO_API, True, "Delete a todo",
+          responses={204: None, 404: _E, **_AUTH_ERRORS, **_TABLE_ERRORS}),
+    Route("GET", "/metrics", "metrics", Integration.GATEWAY, False,
+          "Prometheus text: requests, errors by status, latency histogram per route",
+          responses={200: "text/plain"}),
+    Route("GET", "/openapi.json", "openapi", Integration.GATEWAY, False, "This document",
+          responses={200: "application/json"}),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    route: Route | None  # None: 404 when `allowed` is empty, else 405
+    path_params: dict[str, str] | None
+    allowed: tuple[str, ...] = ()
+
+
+class Router:
+    """Static resources by dict lookup; templated ones (`{name}` = one path segment) by regex."""
+
+    def __init__(self, routes: tuple[Route, ...] = ROUTES) -> None:
+        self.routes = routes
+        self._static: dict[str, dict[str, Route]] = {}
+        templated: dict[str, dict[str, Route]] = {}
+        for route in routes:
+            target = templated if "{" in route.resource else self._static
+            target.setdefault(route.resource, {})[route.method] = route
+        self._templated = [
+            (re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(resource)) + "$"), by_method)
+            for resource, by_method in templated.items()
+        ]
+
+    def match(self, method: str, path: str) -> Match:
+        by_method = self._static.get(path)
+        params: dict[str, str] | None = None
+        if by_method is None:
+            for pattern, candidate in self._templated:
+                found = pattern.match(path)
+                if found:
+                    by_method, params = candidate, found.groupdict()
+                    break
+            else:
+                return Match(None, None)
+        route = by_method.get(method)
+        if route is None:
+            return Match(None, None, tuple(sorted(by_method)))
+        return Match(route, params)

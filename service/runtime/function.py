@@ -1,0 +1,147 @@
+"""Functions and how they are invoked: the one seam between the gateway and handler code.
+
+A function is code (`FunctionCode.load(config)` is the Lambda init phase and returns the
+`handler(event, context)`) plus a `FunctionConfig` (version, timeout, memory, table...).
+`FunctionRuntime.invoke(event)` is where published versions and alias `LIVE`, reserved
+concurrency, timeouts and injected faults are meant to wrap the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from service.proxy import ProxyResponse, error_response
+
+Event = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """What a published version carries besides its code (Lambda's function configuration)."""
+
+    function_name: str = "todo-api"
+    version: str = "1"
+    timeout_s: float = 10.0
+    memory_mb: int = 256
+    region: str = "ap-northeast-2"
+    table_name: str = "todos"
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        """The environment the handler sees (TABLE_NAME and the Lambda-provided variables)."""
+        return {
+            "TABLE_NAME": self.table_name,
+            "AWS_REGION": self.region,
+            "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": self.version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
+            **self.environment,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorDetail:
+    """The `error` object of a log line."""
+
+    name: str
+    message: str
+    stack: str | None = None
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> ErrorDetail:
+        return cls(type(exc).__name__, str(exc), "".join(traceback.format_exception(exc)))
+
+
+class LambdaContext:
+    """The Lambda context object, plus what the handler wants in this request's log line."""
+
+    __slots__ = (
+        "function_name", "function_version", "invoked_function_arn", "memory_limit_in_mb",
+        "aws_request_id", "log_group_name", "log_stream_name", "config", "_deadline",
+        "log_level", "log_message", "log_extra", "user_id", "error",
+    )
+
+    def __init__(self, config: FunctionConfig, request_id: str) -> None:
+        self.function_name = config.function_name
+        self.function_version = config.version
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{config.region}:000000000000:function:{config.function_name}:{config.version}"
+        )
+        self.memory_limit_in_mb = config.memory_mb
+        self.aws_request_id = request_id
+        self.log_group_name = f"/aws/lambda/{config.function_name}"
+        self.log_stream_name = f"local/{config.version}"
+        self.config = config
+        self._deadline = time.monotonic() + config.timeout_s
+        self.log_level: str | None = None  # e.g. WARN for a security event
+        self.log_message: str | None = None
+        self.log_extra: dict[str, object] | None = None  # merged into the line's metadata
+        self.user_id: str | None = None
+        self.error: ErrorDetail | None = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+Handler = Callable[[Event, LambdaContext], ProxyResponse]
+
+
+class FunctionCode(Protocol):
+    """Deployable code: `load` runs once per loaded version (cold start) and returns the handler."""
+
+    def load(self, config: FunctionConfig) -> Handler: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class Invocation:
+    response: ProxyResponse
+    context: LambdaContext
+    error: ErrorDetail | None  # set when the function failed (unhandled exception / bad response)
+
+
+def function_error(detail: ErrorDetail) -> ProxyResponse:
+    """What API Gateway answers when the Lambda integration fails."""
+    return error_response(502, "function_error", f"{detail.name}: {detail.message}")
+
+
+class FunctionRuntime:
+    """Invokes one function's handler; inline on the event loop, or in a thread for blocking code."""
+
+    def __init__(
+        self,
+        code: FunctionCode,
+        config: FunctionConfig,
+        *,
+        executor: Executor | None = None,
+    ) -> None:
+        self.code = code
+        self.config = config
+        self._executor = executor  # None: the handler is fast and non-blocking, call it inline
+        self._handler = code.load(config)
+
+    async def invoke(self, event: Event) -> Invocation:
+        context = LambdaContext(self.config, event["requestContext"]["requestId"])
+        try:
+            if self._executor is None:
+                response = self._handler(event, context)
+            else:
+                loop = asyncio.get_running_loop()
+                response = await loop.run_in_executor(self._executor, self._handler, event, context)
+        except Exception as exc:  # an unhandled exception is the function failing, not the runtime
+            detail = ErrorDetail.from_exception(exc)
+            return Invocation(function_error(detail), context, detail)
+        if not isinstance(response, dict) or not isinstance(response.get("statusCode"), int):
+            detail = ErrorDetail("MalformedProxyResponse", f"handler returned {type(response).__name__}")
+            return Invocation(function_error(detail), context, detail)
+        return Invocation(response, context, context.error)
+
+    def close(self) -> None:
+        self.code.close()
