@@ -25,6 +25,26 @@ class FakeBundledProvider:
     def __init__(self, target: Any, **runtime: Any) -> None:
         self.target = target
 
+    touched: ClassVar[list[str]] = []  # any call that would change the target; `plan` must leave it empty
+
+    def preflight(self, calls: list[ActionCall]) -> list[str]:
+        self.touched.append("preflight")
+        return []
+
+    def inject(self, call: ActionCall) -> dict:
+        self.touched.append(f"inject {call.name}")
+        return {}
+
+    def revert(self, call: ActionCall, undo: dict) -> None:
+        self.touched.append(f"revert {call.name}")
+
+    def remediate(self, call: ActionCall, context: Any) -> dict:
+        self.touched.append(f"remediate {call.name}")
+        return {}
+
+    def close(self) -> None:
+        pass
+
     def plan(self, call: ActionCall) -> list[str]:
         params = ", ".join(f"{k}={v}" for k, v in sorted(call.params.items()))
         return [f"inject: {call.name}({params})", f"revert: undo {call.name}"]
@@ -47,6 +67,7 @@ def fake_providers(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
     module.FakeBundledProvider = FakeBundledProvider  # type: ignore[attr-defined]
     module.FakeAwsProvider = FakeAwsProvider  # type: ignore[attr-defined]
     module.UnbuildableProvider = UnbuildableProvider  # type: ignore[attr-defined]
+    monkeypatch.setattr(FakeBundledProvider, "touched", [])
     monkeypatch.setitem(sys.modules, MODULE, module)
     # register() writes into the registry dict; setitem restores the real entries afterwards.
     monkeypatch.setitem(provider._REGISTRY, "bundled", f"{MODULE}:FakeBundledProvider")
