@@ -101,3 +101,41 @@ def todo_api():
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+# ---- synthetic journals -------------------------------------------------------------------
+
+from scenarios.journal import FaultRecord, Journal, RemediationRecord, RunStatus  # noqa: E402
+from verify.checks import evaluate  # noqa: E402
+from verify.slo import AlarmRule  # noqa: E402
+from verify.synthetic import Segment, SeriesSpec, build_series  # noqa: E402
+
+T0 = 1_700_000_000
+
+
+def make_journal(outage_end: int = 31, run_id: str = "run-1", start: int = T0, scenario: str = "lambda-failure",
+                 baseline_ms: float = 60.0, **kw) -> Journal:
+    """A drill with an outage from +20 s to +outage_end s, checks evaluated, status set from them."""
+    fault_at = start + 20.0
+    series = build_series(SeriesSpec(start, 70, rps=40, high_ms=baseline_ms,
+                                     segments=[Segment(20, outage_end, error_rate=1.0)]))
+    base = dict(
+        run_id=run_id, scenario=scenario, profile="smoke", target="local", target_kind="bundled",
+        started_at=float(start), ended_at=start + 72.0, time_scale=0.05, rto_s=15.0, sustained_s=10.0,
+        alarm=AlarmRule(period_s=15), fault_at=fault_at, series=series,
+        faults=[FaultRecord(id="bad", action="lambda.deploy-bad-version", provider="local", target="local",
+                            intended_at=fault_at, injected_at=fault_at, reverted_at=start + 71.0)],
+        remediations=[RemediationRecord(action="lambda.rollback", parameters={"to": "previous"},
+                                        started_at=start + 24.0, ended_at=start + outage_end - 0.5)],
+    )
+    base.update(kw)
+    journal = Journal(**base)
+    journal.checks = evaluate(journal)
+    if "status" not in kw:
+        journal.status = RunStatus.PASSED if all(c.passed for c in journal.checks) else RunStatus.FAILED
+    return journal
+
+
+@pytest.fixture
+def journal_factory():
+    return make_journal

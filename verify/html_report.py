@@ -1,0 +1,268 @@
+"""`report.html`: one self-contained page per drill (inline CSS and SVG, no script, opens offline)."""
+
+from __future__ import annotations
+
+from collections import deque
+from html import escape
+from pathlib import Path
+
+from scenarios.journal import Journal, iso
+from verify.charts import Band, Line, Marker, SvgChart, Threshold
+from verify.detector import scaled_period_s
+from verify.report_data import ReportData, report_data
+from verify.windows import WindowStats, sample_latencies
+
+CSS = """
+body{font:14px/1.45 -apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans KR",sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
+main{max-width:1000px;margin:0 auto;padding:20px 24px 48px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}
+.sub{color:#5b6475}.badge{display:inline-block;padding:3px 10px;border-radius:4px;font-weight:700;color:#fff}
+.ok{background:#2f9e44}.bad{background:#d9480f}.cards{display:flex;gap:12px;flex-wrap:wrap;margin:16px 0}
+.card{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:10px 14px;min-width:170px;flex:1}
+.card .k{color:#5b6475;font-size:12px;text-transform:uppercase;letter-spacing:.04em}.card .v{font-size:20px;font-weight:600}
+.card .l{font-size:12px;color:#5b6475}.card.fail{border-color:#e8590c;background:#fff4ec}
+table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #dde1e7}
+th,td{padding:5px 8px;border-bottom:1px solid #eceef2;text-align:left;vertical-align:top}th{background:#f0f2f5;font-weight:600}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.pass{color:#2b8a3e;font-weight:700}.fail{color:#d9480f;font-weight:700}.detail{color:#3c4454;font-size:13px}
+.chartbox{background:#fff;border:1px solid #dde1e7;border-radius:6px;margin:10px 0;padding:4px}
+svg .ct{font-size:14px;font-weight:600;fill:#1d2330}svg .tick{font-size:11px;fill:#5b6475}
+svg .axis{font-size:11px;fill:#5b6475}svg .grid{stroke:#e6e8ec;stroke-width:1}svg .frame{fill:none;stroke:#c9ced6}
+svg .tl{font-size:11px}svg .ml{font-size:11px;font-weight:600}svg .lg{font-size:12px;fill:#1d2330}
+.note{background:#fff8db;border:1px solid #f2d675;padding:8px 12px;border-radius:6px}
+footer{margin-top:32px;color:#8a92a3;font-size:12px}
+"""
+
+
+def _num(value: float | None, fmt: str = "{:,.1f}", unit: str = "") -> str:
+    return "-" if value is None else fmt.format(value) + unit
+
+
+def _charts(data: ReportData) -> list[str]:
+    seconds = data.seconds()
+    health = data.health()
+    if not seconds:
+        return ['<p class="note">No per-second samples were recorded: nothing to chart.</p>']
+    xs = [s.t - data.origin for s in seconds]
+    lat = [sample_latencies(s) for s in seconds]
+    bands, markers = _overlays(data)
+    x_label = "seconds since the fault" if data.timings.fault_at is not None else "seconds since load start"
+    charts: list[SvgChart] = []
+
+    rps = SvgChart("Throughput", "requests / s", x_label, css_class="chart chart-rps", bands=bands, markers=markers)
+    rps.lines.append(Line("achieved RPS", list(zip(xs, [float(s.requests) for s in seconds])), "#1c7ed6"))
+    rps.lines.append(Line("failed / s", list(zip(xs, [float(s.failed) for s in seconds])), "#e03131"))
+    if any(s.target_rps for s in seconds):
+        rps.lines.append(Line("target RPS", list(zip(xs, [s.target_rps for s in seconds])), "#868e96", dashed=True))
+    if data.slo.min_rps:
+        rps.thresholds.append(Threshold(data.slo.min_rps, f"min {data.slo.min_rps:,.0f} RPS"))
+    charts.append(rps)
+
+    latency = SvgChart("Latency (log scale)", "ms", x_label, log_y=True, css_class="chart chart-latency",
+                       bands=bands, markers=markers)
+    latency.lines.append(Line("p90", list(zip(xs, [l.p90_ms if s.requests else None for l, s in zip(lat, seconds)])), "#f08c00"))
+    latency.lines.append(Line("p95", list(zip(xs, [l.p95_ms if s.requests else None for l, s in zip(lat, seconds)])), "#7048e8"))
+    latency.thresholds += [
+        Threshold(data.slo.p90_ms, f"SLO p90 {data.slo.p90_ms:,.0f} ms", "#f08c00"),
+        Threshold(data.slo.p95_ms, f"SLA p95 {data.slo.p95_ms:,.0f} ms", "#7048e8"),
+    ]
+    if data.alarm.latency_ms_above:
+        latency.thresholds.append(Threshold(data.alarm.latency_ms_above, f"alarm {data.alarm.latency_ms_above:,.0f} ms", "#c92a2a"))
+    charts.append(latency)
+
+    errors = SvgChart("Error rate", "% of requests", x_label, y_min=0, y_suffix="%", css_class="chart chart-errors",
+                      bands=bands, markers=markers)
+    errors.lines.append(Line("per second", list(zip(xs, [100 * s.error_rate if s.requests else None for s in seconds])), "#e03131"))
+    period = scaled_period_s(data.alarm, 1.0)
+    errors.lines.append(Line(f"over alarm period ({period} s)", list(zip(xs, _trailing_error_pct(seconds, period))), "#343a40"))
+    errors.thresholds.append(Threshold(100 * data.slo.error_rate, f"SLO {data.slo.error_rate:.0%}", "#2b8a3e"))
+    if data.alarm.error_rate_above is not None:
+        errors.thresholds.append(Threshold(100 * data.alarm.error_rate_above, f"alarm {data.alarm.error_rate_above:.0%}", "#c92a2a"))
+    charts.append(errors)
+
+    out = [f'<div class="chartbox">{chart.render()}</div>' for chart in charts]
+    out.append(f'<div class="chartbox">{_health_strip(data, xs, health)}</div>')
+    return out
+
+
+def _trailing_error_pct(seconds, period: int) -> list[float | None]:  # noqa: ANN001
+    window: deque[tuple[int, int]] = deque()
+    req = fail = 0
+    out: list[float | None] = []
+    for s in seconds:
+        window.append((s.requests, s.failed))
+        req, fail = req + s.requests, fail + s.failed
+        if len(window) > period:
+            r, f = window.popleft()
+            req, fail = req - r, fail - f
+        out.append(100 * fail / req if req else None)
+    return out
+
+
+def _overlays(data: ReportData) -> tuple[list[Band], list[Marker]]:
+    t = data.timings
+    bands: list[Band] = []
+    markers: list[Marker] = []
+    if t.fault_at is None:
+        return bands, markers
+    end = data.recovered_at if data.recovered_at is not None else max(s.t + 1 for s in data.journal.series)
+    bands.append(Band(0.0, end - data.origin, "fault until recovery"))
+    for rem in data.journal.remediations:
+        if rem.ended_at is not None and rem.ended_at >= t.fault_at:
+            bands.append(Band(rem.started_at - data.origin, rem.ended_at - data.origin, f"remediation {rem.action}", "#1c7ed6", 0.12))
+    markers.append(Marker(0.0, "fault injected", "#c92a2a"))
+    if data.detected_at is not None:
+        markers.append(Marker(data.detected_at - data.origin, f"detected +{data.detection_s:,.1f} s", "#e8590c"))
+    if data.remediated_at is not None:
+        markers.append(Marker(data.remediated_at - data.origin, "remediated", "#1864ab"))
+    if data.recovered_at is not None:
+        markers.append(Marker(data.recovered_at - data.origin, f"recovered +{data.recovery_s:,.1f} s", "#2b8a3e"))
+    return bands, markers
+
+
+def _health_strip(data: ReportData, xs: list[float], health) -> str:  # noqa: ANN001
+    width, left, right = 960, 64, 16
+    pw = width - left - right
+    x0, x1 = xs[0], xs[-1] + 1
+    scale = pw / (x1 - x0)
+    rects = []
+    for x, h in zip(xs, health):
+        color = "#40c057" if h.healthy else ("#adb5bd" if h.requests == 0 else "#fa5252")
+        why = "SLO held" if h.healthy else "; ".join(h.reasons)
+        rects.append(f'<rect x="{left + (x - x0) * scale:.2f}" y="26" width="{max(scale, 0.6):.2f}" height="18" '
+                     f'fill="{color}"><title>{x:+.0f} s: {escape(why)}</title></rect>')
+    title = "SLO per second: green held, red broken, grey no traffic"
+    return (f'<svg class="chart chart-health" viewBox="0 0 {width} 52" width="100%" '
+            f'role="img" aria-label="{title}"><title>{title}</title><text x="{left}" y="18" class="ct">{title}</text>'
+            + "".join(rects) + "</svg>")
+
+
+def _cards(data: ReportData) -> str:
+    j = data.journal
+    items: list[tuple[str, str, str, bool]] = []
+    items.append(("time to detect", _num(data.detection_s, unit=" s"), f"rule: {_rule_text(data)}", data.detection_s is not None or data.timings.fault_at is None))
+    rto_ok = data.recovery_s is not None and (j.rto_s is None or data.recovery_s <= j.rto_s)
+    items.append(("recovery time", _num(data.recovery_s, unit=" s"), f"RTO {_num(j.rto_s, '{:,.0f}', ' s')}", rto_ok or data.timings.fault_at is None))
+    rpo = j.ledger.rpo_s if j.ledger else None
+    rpo_ok = j.ledger is None or j.ledger.lost == 0 or (rpo is not None and j.rpo_s is not None and rpo <= j.rpo_s)
+    items.append(("data loss (RPO)", _num(rpo, unit=" s"), f"limit {_num(j.rpo_s, '{:,.0f}', ' s')}", rpo_ok))
+    base = data.windows.baseline
+    items.append(("baseline p95", _num(base.p95_ms, "{:,.0f}", " ms"), f"SLA {data.slo.p95_ms:,.0f} ms", base.p95_ms <= data.slo.p95_ms))
+    return '<div class="cards">' + "".join(
+        f'<div class="card{"" if ok else " fail"}"><div class="k">{escape(k)}</div><div class="v">{escape(v)}</div>'
+        f'<div class="l">{escape(limit)}</div></div>'
+        for k, v, limit, ok in items
+    ) + "</div>"
+
+
+def _rule_text(data: ReportData) -> str:
+    rule = data.alarm
+    parts = []
+    if rule.error_rate_above is not None:
+        parts.append(f"errors > {rule.error_rate_above:.0%}")
+    if rule.latency_ms_above is not None:
+        parts.append(f"p90 > {rule.latency_ms_above:,.0f} ms")
+    return " or ".join(parts) + f" over {scaled_period_s(rule, 1.0)} s"
+
+
+def _table(headers: list[str], rows: list[list[str]], css: str = "") -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(rows_cell for rows_cell in row) + "</tr>" for row in rows)
+    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _td(text: str, css: str = "") -> str:
+    return f'<td class="{css}">{escape(text)}</td>' if css else f"<td>{escape(text)}</td>"
+
+
+def _checks_table(journal: Journal) -> str:
+    if not journal.checks:
+        return '<p class="note">No checks were recorded in this journal.</p>'
+    rows = []
+    for c in journal.checks:
+        value = "-" if c.value is None else (f"{c.value:,.3g}" if isinstance(c.value, float) else str(c.value))
+        limit = "-" if c.limit is None else (f"{c.limit:,.3g}" if isinstance(c.limit, float) else str(c.limit))
+        value = value if c.value is None else f"{value} {c.unit}".strip()
+        limit = limit if c.limit is None else f"{limit} {c.unit}".strip()
+        rows.append([_td(c.name), _td("PASS" if c.passed else "FAIL", "pass" if c.passed else "fail"),
+                     _td(value, "num"), _td(limit, "num"), _td(c.detail, "detail")])
+    return _table(["check", "verdict", "value", "limit", "detail"], rows, "checks")
+
+
+def _windows_table(data: ReportData) -> str:
+    rows = []
+    for w in data.windows.all():
+        rows.append([_td(w.name)] + [_td(v, "num") for v in _window_cells(w)])
+    return _table(["window", "seconds", "requests", "RPS", "p90 ms", "p95 ms", "p99 ms", "errors", "availability"], rows)
+
+
+def _window_cells(w: WindowStats) -> list[str]:
+    return [f"{w.seconds:,}", f"{w.requests:,}", f"{w.achieved_rps:,.0f}", f"{w.p90_ms:,.0f}", f"{w.p95_ms:,.0f}",
+            f"{w.p99_ms:,.0f}", f"{w.error_rate:.2%}", f"{w.availability:.1%}"]
+
+
+def _actions(data: ReportData) -> str:
+    j = data.journal
+    faults = [[_td(f.action), _td(", ".join(f"{k}={v}" for k, v in f.parameters.items()) or "-"),
+               _td(_rel_text(data, f.injected_at), "num"), _td(_rel_text(data, f.reverted_at), "num"),
+               _td(f.revert_error or ("reverted" if f.reverted_at else "NOT REVERTED"), "detail")] for f in j.faults]
+    rems = [[_td(r.action), _td(", ".join(f"{k}={v}" for k, v in r.parameters.items()) or "-"),
+             _td(_rel_text(data, r.started_at), "num"), _td(_rel_text(data, r.ended_at), "num"),
+             _td(r.error or "ok", "detail")] for r in j.remediations]
+    out = "<h2>Faults injected and reverted</h2>"
+    out += _table(["fault", "parameters", "injected", "reverted", "state"], faults) if faults else "<p>No fault was injected.</p>"
+    out += "<h2>Remediations</h2>"
+    out += _table(["action", "parameters", "started", "ended", "result"], rems) if rems else "<p>No remediation ran.</p>"
+    return out
+
+
+def _rel_text(data: ReportData, ts: float | None) -> str:
+    rel = data.rel(ts)
+    return "-" if rel is None else f"{rel:+,.1f} s"
+
+
+def _ledger(journal: Journal) -> str:
+    led = journal.ledger
+    if led is None:
+        return "<h2>Write ledger</h2><p>No write ledger was read back.</p>"
+    rows = [[_td(k), _td(v, "num")] for k, v in (
+        ("writes", f"{led.writes:,}"), ("acknowledged", f"{led.acknowledged:,}"), ("unknown outcome", f"{led.unknown:,}"),
+        ("lost", f"{led.lost:,}"), ("corrupted", f"{led.corrupted:,}"), ("unexpected", f"{led.unexpected:,}"),
+        ("measured RPO", _num(led.rpo_s, unit=" s")), ("RPO limit", _num(journal.rpo_s, "{:,.0f}", " s")),
+    )]
+    out = "<h2>Write ledger (read back after recovery)</h2>" + _table(["measure", "value"], rows, "ledger")
+    if led.lost_ids:
+        out += f'<p class="detail">lost: {escape(", ".join(led.lost_ids[:20]))}{" ..." if len(led.lost_ids) > 20 else ""}</p>'
+    if led.corrupted_ids:
+        out += f'<p class="detail">corrupted: {escape(", ".join(led.corrupted_ids[:20]))}</p>'
+    return out
+
+
+def render_html(journal: Journal) -> str:
+    data = report_data(journal)
+    j = journal
+    badge = "ok" if data.verdict_ok else "bad"
+    note = f'<p class="note">{escape(j.reason)}</p>' if j.reason else ""
+    if j.expected_to_fail:
+        note += '<p class="note">This scenario is expected to fail (a negative control).</p>'
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{escape(j.scenario)} drill: {escape(data.verdict)}</title>", f"<style>{CSS}</style></head><body><main>",
+        f'<h1>{escape(j.scenario)} <span class="badge {badge}">{escape(data.verdict)}</span></h1>',
+        f'<div class="sub">{escape(j.description)}</div>',
+        f'<div class="sub">run {escape(j.run_id)} · profile {escape(j.profile)} (time scale {j.time_scale:g}) · '
+        f"target {escape(j.target)} {escape(j.target_kind)} · {escape(iso(j.started_at))} → {escape(iso(j.ended_at))}</div>",
+        note, _cards(data), "<h2>Checks</h2>", _checks_table(j), "<h2>Per second</h2>", *_charts(data),
+        "<h2>SLO by window</h2>", _windows_table(data), _actions(data), _ledger(j),
+        f"<footer>hanbit-drill report · rendered from journal.json · SLO p90 &lt; {data.slo.p90_ms:,.0f} ms, "
+        f"p95 &lt; {data.slo.p95_ms:,.0f} ms, errors &lt; {data.slo.error_rate:.1%}, availability ≥ {data.slo.availability:.1%}"
+        "</footer></main></body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def write_html(journal: Journal, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(journal), encoding="utf-8")
+    return path
