@@ -1,0 +1,200 @@
+"""A small HTTP/1.1 keep-alive client for gevent, built for measuring rather than convenience.
+
+Why not Locust's HttpUser/FastHttpUser: `requests` costs too much CPU per call at 1,000+ RPS, and
+geventhttpclient retries silently and leaks a pooled connection when a deadline interrupts it. Here
+every request has one absolute deadline (intended send time + timeout) covering the wait for a
+connection, connecting, sending and reading; and every failure is classified exactly once:
+refused, reset, timeout, other, or `http_<status>`. A pool of connections per worker process is
+shared by all its simulated users (10,000 users must not mean 10,000 sockets on one loopback).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import gevent.lock
+import gevent.socket
+import httptools
+
+from loadtests.records import FailureKind
+
+_RECV = 65536
+_IDLE_MAX_S = 4.0  # below uvicorn's default 5 s keep-alive: never reuse a socket the server is closing
+
+
+@dataclass(slots=True)
+class HttpResult:
+    status: int | None  # None: no response
+    body: bytes
+    failure: str | None  # FailureKind value or "http_<status>" for >= 400; None on success
+    sent: bool  # the request may have reached the server (decides "failed" vs "unknown" writes)
+
+
+class _Response:
+    """httptools callbacks for one response."""
+
+    __slots__ = ("parts", "complete", "close")
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.complete = False
+        self.close = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() == b"connection" and value.strip().lower() == b"close":
+            self.close = True
+
+    def on_body(self, body: bytes) -> None:
+        self.parts.append(body)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+class _Dropped(Exception):
+    """The connection ended before a complete response; `received`: some of it had arrived."""
+
+    def __init__(self, kind: FailureKind, received: bool) -> None:
+        self.kind = kind
+        self.received = received
+
+
+class HttpPool:
+    """Connection pool to one `http://host:port[/prefix]` target, cooperative under gevent."""
+
+    def __init__(self, base_url: str, size: int) -> None:
+        url = urlsplit(base_url)
+        if url.scheme != "http" or not url.hostname:
+            raise ValueError(f"only http://host:port targets are supported, not {base_url!r}")
+        self._addr = (url.hostname, url.port or 80)
+        self._prefix = url.path.rstrip("/")
+        self._host_header = url.netloc
+        self._slots = gevent.lock.BoundedSemaphore(size)
+        self._idle: list[tuple[gevent.socket.socket, float]] = []  # LIFO keeps few sockets hot
+        self.connects = 0
+
+    def close(self) -> None:
+        for sock, _ in self._idle:
+            sock.close()
+        self._idle.clear()
+
+    def request(
+        self, method: str, path: str, deadline: float, body: bytes | None = None, token: str | None = None
+    ) -> HttpResult:
+        remaining = deadline - time.time()
+        if remaining <= 0 or not self._slots.acquire(timeout=remaining):
+            return HttpResult(None, b"", FailureKind.TIMEOUT, sent=False)
+        try:
+            return self._request(self._encode(method, path, body, token), deadline)
+        finally:
+            self._slots.release()
+
+    def _encode(self, method: str, path: str, body: bytes | None, token: str | None) -> bytes:
+        head = f"{method} {self._prefix}{path} HTTP/1.1\r\nHost: {self._host_header}\r\n"
+        if token:
+            head += f"Authorization: Bearer {token}\r\n"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        return (head + "\r\n").encode("latin-1") + (body or b"")
+
+    def _request(self, raw: bytes, deadline: float) -> HttpResult:
+        sent = False
+        # One retry, only when a kept-alive socket turns out closed before any response byte
+        # (RFC 9112 9.3.1); a fresh socket's failure is always reported.
+        for _ in range(2):
+            sock, reused = self._idle_socket()
+            try:
+                if sock is None:
+                    sock = self._connect(deadline)
+                sent = True
+                resp, keep = self._exchange(sock, raw, deadline)
+            except _Dropped as drop:
+                _close(sock)
+                if reused and not drop.received:
+                    continue
+                return HttpResult(None, b"", drop.kind, sent=sent)
+            except (TimeoutError, socket.timeout):
+                _close(sock)
+                return HttpResult(None, b"", FailureKind.TIMEOUT, sent=sent)
+            except ConnectionRefusedError:
+                _close(sock)
+                return HttpResult(None, b"", FailureKind.CONNECTION_REFUSED, sent=False)
+            except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
+                _close(sock)
+                if reused:
+                    continue
+                return HttpResult(None, b"", FailureKind.CONNECTION_RESET, sent=sent)
+            except (OSError, httptools.HttpParserError):
+                _close(sock)
+                return HttpResult(None, b"", FailureKind.OTHER, sent=sent)
+            except BaseException:
+                _close(sock)  # killed mid-request: never pool a socket with a half-read response
+                raise
+            if keep:
+                self._idle.append((sock, time.monotonic()))
+            else:
+                sock.close()
+            status = resp[0]
+            return HttpResult(status, resp[1], None if status < 400 else FailureKind.http(status), sent=True)
+        return HttpResult(None, b"", FailureKind.CONNECTION_RESET, sent=sent)
+
+    def _idle_socket(self) -> tuple[gevent.socket.socket | None, bool]:
+        now = time.monotonic()
+        while self._idle:
+            sock, since = self._idle.pop()
+            if now - since < _IDLE_MAX_S and _alive(sock):
+                return sock, True
+            sock.close()
+        return None, False
+
+    def _connect(self, deadline: float) -> gevent.socket.socket:
+        remaining = deadline - time.time()
+        if remaining <= 0:
+            raise TimeoutError
+        sock = gevent.socket.create_connection(self._addr, timeout=remaining)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.connects += 1
+        return sock
+
+    def _exchange(self, sock: gevent.socket.socket, raw: bytes, deadline: float) -> tuple[tuple[int, bytes], bool]:
+        _set_deadline(sock, deadline)
+        sock.sendall(raw)
+        proto = _Response()
+        parser = httptools.HttpResponseParser(proto)
+        received = False
+        while not proto.complete:
+            _set_deadline(sock, deadline)
+            data = sock.recv(_RECV)
+            if not data:
+                raise _Dropped(FailureKind.CONNECTION_RESET, received)
+            received = True
+            parser.feed_data(data)
+        keep = not proto.close and parser.should_keep_alive()
+        return (parser.get_status_code(), b"".join(proto.parts)), keep
+
+
+def _set_deadline(sock: gevent.socket.socket, deadline: float) -> None:
+    remaining = deadline - time.time()
+    if remaining <= 0:
+        raise TimeoutError
+    sock.settimeout(remaining)
+
+
+def _alive(sock: gevent.socket.socket) -> bool:
+    """An idle keep-alive socket is usable if the server has neither closed it nor sent anything."""
+    try:
+        sock.settimeout(0.0)
+        sock.recv(1, socket.MSG_PEEK)  # returns only on EOF or stray bytes: unusable either way
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def _close(sock: gevent.socket.socket | None) -> None:
+    if sock is not None:
+        sock.close()
