@@ -1,0 +1,1 @@
+"""Holds only the file `locust -f` loads (see hanbit_locustfile.py)."""

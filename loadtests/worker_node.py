@@ -1,0 +1,155 @@
+"""Everything one Locust worker process holds for a run: pool, collector, ledger, journeys, reports.
+
+Created when the master's spawn message brings the session (see `loadtests.locustfile`). The open
+model's arrival scheduler lives here too: Locust has no arrival rate of its own, so each worker sends
+its share of one evenly spaced stream, timing every request from its scheduled instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import secrets
+import time
+from collections.abc import Callable
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import gevent
+
+from loadtests.collector import SecondCollector
+from loadtests.health import GeneratorMonitor
+from loadtests.http_pool import HttpPool
+from loadtests.journeys import AccountAuth, Actor, TodoJourney
+from loadtests.ledger import FileLedger, ForwardLedger
+from loadtests.plan import LoadModel
+from loadtests.records import GeneratorHealth
+from loadtests.session import RUN_DIR_ENV, LoadSession
+from loadtests.shapes import LoadShape
+
+log = logging.getLogger(__name__)
+
+REPORT_MESSAGE = "hanbit_seconds"
+_REPORT_EVERY_S = 0.1
+_HOLD_MARGIN_S = 2.0  # beyond the request deadline before a second is closed by force
+_DISPATCH_SLACK_S = 0.0005  # arrivals due within this are sent in the same wake-up
+
+
+class WorkerNode:
+    def __init__(
+        self,
+        session: LoadSession,
+        start_epoch: float,
+        index: int,
+        workers: int,
+        send: Callable[[str, dict[str, Any]], None],
+        active_users: Callable[[], int],
+    ) -> None:
+        self.session = session
+        self.plan = session.plan
+        self.start = start_epoch
+        self.end = start_epoch + self.plan.duration_s
+        self.end_t = math.ceil(self.end)
+        self.index = index % max(workers, 1)
+        self.workers = max(workers, 1)
+        self._send = send
+        self._active_users = active_users
+        self.tag = f"{session.run_id}-{secrets.token_hex(3)}"
+        self.collector = SecondCollector(start_epoch, self.plan.request_timeout_s + _HOLD_MARGIN_S)
+        if self.plan.model is LoadModel.OPEN:
+            self.collector.watermark = start_epoch  # nothing is scheduled before the start
+        run_dir = os.environ.get(RUN_DIR_ENV)
+        self.ledger: FileLedger | ForwardLedger = (
+            FileLedger(Path(run_dir) / f"ledger-{self.tag}.jsonl") if run_dir else ForwardLedger()
+        )
+        self.pool = HttpPool(session.target_url, session.connections)
+        self.journey = TodoJourney(
+            self.pool, self.collector, self.ledger, self.plan.weights, self.plan.request_timeout_s, f"{self.tag}-"
+        )
+        self.auths = [AccountAuth(a.username, a.password, a.token) for a in session.accounts]
+        self._next_user = count()
+        self.monitor = GeneratorMonitor(self._note_health)
+        self.scheduling_done = self.plan.model is LoadModel.CLOSED
+        self.done = False
+        self._reporter: gevent.Greenlet | None = None
+
+    def start_reporting(self) -> None:
+        self.monitor.start()
+        self._reporter = gevent.spawn(self._report_loop)
+
+    def stop(self) -> None:
+        self.monitor.stop()
+        if self._reporter is not None:
+            self._reporter.kill(block=False)
+        self.ledger.close()
+        self.pool.close()
+
+    def _note_health(self, t: int, health: GeneratorHealth) -> None:
+        users = self._active_users() if self.plan.model is LoadModel.CLOSED else 0
+        self.collector.note_health(t, health, users)
+
+    # -- actors ---------------------------------------------------------------------------------
+
+    def new_actor(self) -> Actor:
+        """Closed model: a simulated user on the next pool account (round robin across workers)."""
+        auth = self.auths[(next(self._next_user) * self.workers + self.index) % len(self.auths)]
+        if self.plan.signin_storm:
+            auth = AccountAuth(auth.username, auth.password)  # signs in for itself on its first step
+        return Actor(auth)
+
+    # -- open model -----------------------------------------------------------------------------
+
+    def drive_arrivals(self) -> None:
+        """Open model: send this worker's share of the planned arrivals, each at its own instant."""
+        shape = LoadShape.of(self.plan)
+        actors = [Actor(auth) for auth in self.auths]
+        picks = count(self.index)
+        for offset in shape.arrivals(share=1.0 / self.workers, phase=self.index / self.workers):
+            intended = self.start + offset
+            delay = intended - time.time()
+            if delay > _DISPATCH_SLACK_S:
+                self.collector.watermark = intended
+                gevent.sleep(delay)
+            t = self.collector.expect(intended)
+            actor = actors[next(picks) % len(actors)]
+            if self.plan.signin_storm:
+                actor = Actor(AccountAuth(actor.auth.username, actor.auth.password), actor.book)
+            gevent.spawn(self.journey.step, actor, intended, t)
+        self.collector.watermark = None
+        self.scheduling_done = True
+
+    # -- closed model pacing --------------------------------------------------------------------
+
+    def next_intended(self, previous: float | None) -> float | None:
+        """When a closed-model user sends next: a randomised pace around `think_time_s`, never two
+        requests at once. None once the run is over."""
+        now = time.time()
+        think = self.plan.think_time_s
+        if previous is None:
+            at = max(now, self.start) + random.uniform(0, think)  # spread users: no phase-locked bursts
+        else:
+            at = max(previous + random.uniform(0.5, 1.5) * think, now)
+        return at if at < self.end else None
+
+    # -- reports to the master -----------------------------------------------------------------
+
+    def _report_loop(self) -> None:
+        while not self.done:
+            gevent.sleep(_REPORT_EVERY_S)
+            self.report_once()
+
+    def report_once(self) -> None:
+        over = self.scheduling_done and time.time() >= self.end and self.collector.in_flight == 0
+        parts = self.collector.close_ready(until=self.end_t if over else None)
+        data: dict[str, Any] = {"parts": [p.to_message() for p in parts]}
+        if isinstance(self.ledger, ForwardLedger):
+            data["ledger"] = self.ledger.drain()
+        if over:
+            data["done"] = True
+            data["late"] = self.collector.late_results
+            self.done = True
+        if parts or data.get("ledger") or over:
+            self._send(REPORT_MESSAGE, data)
