@@ -1,0 +1,1 @@
+"""The bundled service's control plane: the state every worker follows and the control API."""

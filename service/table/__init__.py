@@ -1,0 +1,1 @@
+"""Table operations of the bundled service (the DynamoDB role): backups, restores, corruption, throttling."""
