@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from html import escape
 from pathlib import Path
 
 from scenarios.journal import Journal, iso
-from verify.charts import Band, Line, Marker, SvgChart, Threshold
+from verify.charts import Band, Line, Marker, SvgChart, Threshold, nice_step
 from verify.detector import scaled_period_s
 from verify.report_data import ReportData, report_data
 from verify.windows import WindowStats, sample_latencies
@@ -28,7 +29,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .chartbox{background:#fff;border:1px solid #dde1e7;border-radius:6px;margin:10px 0;padding:4px}
 svg .ct{font-size:14px;font-weight:600;fill:#1d2330}svg .tick{font-size:11px;fill:#5b6475}
 svg .axis{font-size:11px;fill:#5b6475}svg .grid{stroke:#e6e8ec;stroke-width:1}svg .frame{fill:none;stroke:#c9ced6}
-svg .tl{font-size:11px}svg .ml{font-size:11px;font-weight:600}svg .lg{font-size:12px;fill:#1d2330}
+svg .tl{font-size:11px;paint-order:stroke;stroke:#fff;stroke-width:3px}svg .ml{font-size:11px;font-weight:600;paint-order:stroke;stroke:#fff;stroke-width:3px}svg .lg{font-size:12px;fill:#1d2330}
 .note{background:#fff8db;border:1px solid #f2d675;padding:8px 12px;border-radius:6px}
 footer{margin-top:32px;color:#8a92a3;font-size:12px}
 """
@@ -85,6 +86,13 @@ def _charts(data: ReportData) -> list[str]:
     return out
 
 
+def _legend(data: ReportData) -> str:
+    if data.timings.fault_at is None:
+        return '<p class="detail">No fault was injected in this run.</p>'
+    return ('<p class="detail">Time 0 is the fault injection. Red shading: from the fault until the SLO held again '
+            f"for the sustained window; blue shading: a remediation running. Times in UTC.</p>")
+
+
 def _trailing_error_pct(seconds, period: int) -> list[float | None]:  # noqa: ANN001
     window: deque[tuple[int, int]] = deque()
     req = fail = 0
@@ -131,10 +139,14 @@ def _health_strip(data: ReportData, xs: list[float], health) -> str:  # noqa: AN
         why = "SLO held" if h.healthy else "; ".join(h.reasons)
         rects.append(f'<rect x="{left + (x - x0) * scale:.2f}" y="26" width="{max(scale, 0.6):.2f}" height="18" '
                      f'fill="{color}"><title>{x:+.0f} s: {escape(why)}</title></rect>')
+    step = nice_step(x1 - x0, 10)
+    ticks = [math.ceil(x0 / step) * step + i * step for i in range(int((x1 - x0) / step) + 2)]
+    labels = [f'<text x="{left + (t - x0) * scale:.1f}" y="58" class="tick" text-anchor="middle">{t:g}</text>'
+              for t in ticks if x0 <= t <= x1]
     title = "SLO per second: green held, red broken, grey no traffic"
-    return (f'<svg class="chart chart-health" viewBox="0 0 {width} 52" width="100%" '
+    return (f'<svg class="chart chart-health" viewBox="0 0 {width} 64" width="100%" '
             f'role="img" aria-label="{title}"><title>{title}</title><text x="{left}" y="18" class="ct">{title}</text>'
-            + "".join(rects) + "</svg>")
+            + "".join(rects) + "".join(labels) + "</svg>")
 
 
 def _cards(data: ReportData) -> str:
@@ -252,7 +264,7 @@ def render_html(journal: Journal) -> str:
         f'<div class="sub">{escape(j.description)}</div>',
         f'<div class="sub">run {escape(j.run_id)} · profile {escape(j.profile)} (time scale {j.time_scale:g}) · '
         f"target {escape(j.target)} {escape(j.target_kind)} · {escape(iso(j.started_at))} → {escape(iso(j.ended_at))}</div>",
-        note, _cards(data), "<h2>Checks</h2>", _checks_table(j), "<h2>Per second</h2>", *_charts(data),
+        note, _cards(data), "<h2>Checks</h2>", _checks_table(j), "<h2>Per second</h2>", _legend(data), *_charts(data),
         "<h2>SLO by window</h2>", _windows_table(data), _actions(data), _ledger(j),
         f"<footer>hanbit-drill report · rendered from journal.json · SLO p90 &lt; {data.slo.p90_ms:,.0f} ms, "
         f"p95 &lt; {data.slo.p95_ms:,.0f} ms, errors &lt; {data.slo.error_rate:.1%}, availability ≥ {data.slo.availability:.1%}"
