@@ -187,30 +187,29 @@ class TableCorruption(ActionHandler):
     def _restore(self, undo: dict[str, Any]) -> None:
         for plan in undo["items"]:
             item, keys = decode(plan["original"]), undo["keys"]
-            common = {"TableName": undo["table"]}
-            try:
-                if plan["mode"] == "garble":
-                    sets = {f"#a{i}": k for i, k in enumerate(plan["garbled"])}
-                    self.ctx.call("dynamodb", "update_item", **common, Key={k: item[k] for k in keys},
-                                  UpdateExpression="SET " + ", ".join(f"{n} = :o{n[2:]}" for n in sets),
-                                  ConditionExpression=" AND ".join(f"{n} = :g{n[2:]}" for n in sets),
-                                  ExpressionAttributeNames=sets,
-                                  ExpressionAttributeValues={
-                                      **{f":o{n[2:]}": item[k] for n, k in sets.items()},
-                                      **{f":g{n[2:]}": {"S": plan["garbled"][k]} for n, k in sets.items()}})
-                elif plan["mode"] == "drop-attribute":
-                    self.ctx.call("dynamodb", "update_item", **common, Key={k: item[k] for k in keys},
-                                  UpdateExpression="SET #d = :o",
-                                  ConditionExpression=f"attribute_exists(#k) AND attribute_not_exists(#d)",
+            key = {k: item[k] for k in keys}
+            if plan["mode"] == "garble":
+                # One conditional write per attribute: a user's later edit of one field keeps that field.
+                for name, garbled in plan["garbled"].items():
+                    self._conditional("update_item", TableName=undo["table"], Key=key, UpdateExpression="SET #a = :o",
+                                      ConditionExpression="#a = :g", ExpressionAttributeNames={"#a": name},
+                                      ExpressionAttributeValues={":o": item[name], ":g": {"S": garbled}})
+            elif plan["mode"] == "drop-attribute":
+                self._conditional("update_item", TableName=undo["table"], Key=key, UpdateExpression="SET #d = :o",
+                                  ConditionExpression="attribute_exists(#k) AND attribute_not_exists(#d)",
                                   ExpressionAttributeNames={"#d": plan["dropped"], "#k": keys[0]},
                                   ExpressionAttributeValues={":o": item[plan["dropped"]]})
-                else:
-                    self.ctx.call("dynamodb", "put_item", **common, Item=item,
+            else:
+                self._conditional("put_item", TableName=undo["table"], Item=item,
                                   ConditionExpression="attribute_not_exists(#k)", ExpressionAttributeNames={"#k": keys[0]})
-            except AwsApiError as exc:
-                if exc.code != _CONDITION_FAILED:
-                    raise
-                # Already put back, or changed by someone since: either way not ours to overwrite.
+
+    def _conditional(self, method: str, **params: Any) -> None:
+        try:
+            self.ctx.call("dynamodb", method, **params)
+        except AwsApiError as exc:
+            if exc.code != _CONDITION_FAILED:
+                raise
+            # Already put back, or changed by someone since: either way not ours to overwrite.
 
     def _leftovers(self, undo: dict[str, Any]) -> list[str]:
         left = []
