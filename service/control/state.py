@@ -24,7 +24,7 @@ ALIAS = "LIVE"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class CodeRelease(StrEnum):
@@ -181,6 +181,16 @@ class ControlState(_Model):
 
     def region(self, name: str | None) -> RegionState | None:
         return self.regions.get(name or self.primary)
+
+    def failover_target(self) -> str:
+        """Where Route 53 failover records send traffic: the primary while its health check passes,
+        else the first healthy secondary; with none healthy, the primary (as Route 53 does)."""
+        if self.edge.healthy.get(self.primary, False):
+            return self.primary
+        for name, region in self.regions.items():
+            if name != self.primary and self.edge.healthy.get(name, False):
+                return name
+        return self.primary
 
 
 def initial_function(settings: FunctionSettings, created_at: float | None = None) -> FunctionState:
