@@ -23,10 +23,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from loadtests.records import LedgerRecord, WriteOp, WriteOutcome
+from scenarios.errors import InvalidInputError
 from scenarios.journal import LedgerSummary
 
 
@@ -184,3 +186,27 @@ def check_integrity(
         lost_ids=lost,
         corrupted_ids=corrupted,
     )
+
+
+def read_ledger(path: Path) -> list[LedgerRecord]:
+    """The load runner's ledger file (JSON lines). A damaged line is reported as FILE:LINE."""
+    records: list[LedgerRecord] = []
+    path = Path(path)
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(LedgerRecord.model_validate_json(line))
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(p) for p in problem["loc"]) or "record"
+            raise InvalidInputError(f"{path}:{number}: {where}: {problem['msg']}") from None
+    return records
+
+
+def ledger_ids(records: Iterable[LedgerRecord]) -> dict[str, set[str]]:
+    """Per user, every id the ledger wrote (what `read_back` must be able to vouch for)."""
+    ids: dict[str, set[str]] = defaultdict(set)
+    for record in records:
+        ids[record.user].add(record.id)
+    return dict(ids)

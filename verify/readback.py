@@ -14,8 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 import httpx
 from pydantic import ValidationError
 
+from loadtests.records import LedgerRecord
 from scenarios.errors import TargetError
-from verify.integrity import Observation, ObservedItem, ReadStatus
+from scenarios.journal import LedgerSummary
+from verify.integrity import Observation, ObservedItem, ReadStatus, check_integrity, ledger_ids
 
 _RETRYABLE = {429, 500, 502, 503, 504}
 
@@ -124,3 +126,15 @@ def read_back(
                 observation.probed += 1
             observation.users.append(username)
     return observation
+
+
+def verify_writes(
+    base_url: str,
+    accounts: Sequence[tuple[str, str]],
+    records: Sequence[LedgerRecord],
+    fault_at: float | None,
+    preexisting: Iterable[tuple[str, str]] = (),
+) -> LedgerSummary:
+    """Read back every account, probing each id the ledger wrote, and judge the ledger against it."""
+    observed = read_back(base_url, accounts, probe=ledger_ids(records))
+    return check_integrity(records, observed, fault_at, preexisting)

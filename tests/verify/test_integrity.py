@@ -102,3 +102,17 @@ def test_other_users_are_separate_and_unread_accounts_are_refused():
     assert summary.lost_ids == ["u1/a"]
     with pytest.raises(ValueError, match="not read back: u2"):
         check_integrity(ledger, seen(present("a")), FAULT)
+
+
+def test_the_ledger_file_reads_back_and_bad_lines_name_their_place(tmp_path):
+    from scenarios.errors import InvalidInputError
+    from verify.integrity import ledger_ids, read_ledger
+
+    path = tmp_path / "ledger.jsonl"
+    good = [rec(WriteOp.CREATE, "a", 1.0), rec(WriteOp.UPDATE, "a", 2.0, done=True, user="u2")]
+    path.write_text("".join(r.model_dump_json() + "\n" for r in good) + "\n")
+    assert read_ledger(path) == good
+    assert ledger_ids(good) == {"u1": {"a"}, "u2": {"a"}}
+    path.write_text(good[0].model_dump_json() + '\n{"op": "create"}\n')
+    with pytest.raises(InvalidInputError, match=r"ledger.jsonl:2: id: Field required"):
+        read_ledger(path)

@@ -54,3 +54,19 @@ def test_bad_credentials_and_unreachable_targets_are_target_errors(todo_api):
         read_back(todo_api.base_url, [("alice", "wrong")])
     with pytest.raises(TargetError, match="failed"):
         read_back("http://127.0.0.1:9", [("alice", "pw")], retries=1, backoff_s=0.01, timeout_s=1)
+
+
+def test_verify_writes_finds_the_lost_and_corrupted_items_over_http(todo_api):
+    from loadtests.records import LedgerRecord, WriteOp, WriteOutcome
+    from verify.readback import verify_writes
+
+    records = [LedgerRecord(op=WriteOp.CREATE, id=f"t{i:03d}", user="alice", sent_at=900.0 + i, completed_at=900.5 + i,
+                            outcome=WriteOutcome.ACKNOWLEDGED, title=f"title {i}") for i in range(30)]
+    kept = [i for i in range(30) if i not in {2, 5, 8, 13, 21, 22, 29}]  # 7 writes lost by the "restore"
+    todo_api.add("alice", "pw", *(_todo(i, done=False) for i in kept))
+    todo_api.broken_ids = {"t010"}
+    todo_api.hidden_from_list = {"t011"}
+    summary = verify_writes(todo_api.base_url, [("alice", "pw")], records, fault_at=1_000.0)
+    assert summary.lost == 7 and summary.corrupted == 1 and summary.unexpected == 0
+    assert summary.corrupted_ids == ["alice/t010"]
+    assert summary.rpo_s == 98.0  # t002 was sent at 902: 98 s before the fault
