@@ -14,7 +14,7 @@ from pathlib import Path
 
 from verify.browser import HeadlessChromium, png_size
 from verify.demo import demo_journal
-from verify.html_report import write_html
+from verify.report_html import write_html
 from verify.junit import write_junit
 
 

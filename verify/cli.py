@@ -100,8 +100,8 @@ def _load_journal(path: Path) -> Journal:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from verify.console import render_console
-    from verify.html_report import write_html
+    from verify.report_console import render_console
+    from verify.report_html import write_html
     from verify.junit import write_junit
 
     if args.demo:

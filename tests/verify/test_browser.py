@@ -4,7 +4,7 @@ import pytest
 
 from verify.browser import HeadlessChromium, find_chromium, png_size
 from verify.demo import demo_journal
-from verify.html_report import write_html
+from verify.report_html import write_html
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="chromium is not installed (apt-get install chromium)")
 

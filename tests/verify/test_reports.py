@@ -3,8 +3,8 @@ import xml.etree.ElementTree as ET
 from rich.console import Console
 
 from scenarios.journal import Journal, LedgerSummary, RunStatus
-from verify.console import render_console
-from verify.html_report import render_html, write_html
+from verify.report_console import render_console
+from verify.report_html import render_html, write_html
 from verify.junit import write_junit
 
 
