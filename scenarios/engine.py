@@ -10,10 +10,9 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 from chaos.provider import Provider, provider_for
-from loadtests.records import LedgerRecord, SecondSample
+from scenarios.drill_load import DrillLoad, LoadFactory, LoadHandle
 from scenarios.drill_signals import DrillInterrupted, deferred_signals, signals_raise
 from scenarios.errors import HarnessError, PreflightError
 from scenarios.fault_tracker import FaultTracker
@@ -32,23 +31,6 @@ WARMUP_S = 2  # first seconds of load, excluded from the baseline (connections a
 JOURNAL_SAVE_EVERY_S = 5.0
 
 
-class LoadHandle(Protocol):
-    def start(self) -> None: ...
-    def poll(self, timeout: float) -> list[SecondSample]: ...
-    def stop(self) -> None: ...
-    def ledger_records(self) -> list[LedgerRecord]: ...
-    def accounts(self) -> list[tuple[str, str]]: ...
-
-
-LoadFactory = Callable[[str, DrillPlan, Path], LoadHandle]
-
-
-def default_load_factory(url: str, plan: DrillPlan, run_dir: Path) -> LoadHandle:
-    from loadtests.runner import LoadRunner
-
-    return LoadRunner(url, plan.load, run_dir)
-
-
 class DrillAborted(HarnessError):
     """A stop condition or a failed baseline ended the drill early (faults reverted)."""
 
@@ -59,7 +41,7 @@ class DrillEngine:
         plan: DrillPlan,
         run_dir: Path,
         *,
-        load_factory: LoadFactory = default_load_factory,
+        load_factory: LoadFactory = DrillLoad,
         session: TargetSession | None = None,
         progress: DrillProgress | None = None,
         provider_factory: Callable[..., Provider] = provider_for,

@@ -1,0 +1,58 @@
+"""The engine's view of the load: a LoadRunner polled for merged per-second samples."""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from loadtests.records import LedgerRecord, SecondSample
+from scenarios.errors import LoadError
+from scenarios.models import DrillPlan
+
+
+class LoadHandle(Protocol):
+    def start(self) -> None: ...
+    def poll(self, timeout: float) -> list[SecondSample]: ...
+    def stop(self) -> None: ...
+    def ledger_records(self) -> list[LedgerRecord]: ...
+    def accounts(self) -> list[tuple[str, str]]: ...
+
+
+LoadFactory = Callable[[str, DrillPlan, Path], LoadHandle]
+
+
+class DrillLoad:
+    """Runs the drill's LoadPlan in Locust processes and hands the engine each second as it closes."""
+
+    def __init__(self, url: str, plan: DrillPlan, run_dir: Path) -> None:
+        from loadtests.runner import LoadRunner  # starts Locust in subprocesses; never imports locust here
+
+        self._seconds: queue.Queue[SecondSample] = queue.Queue()
+        self.runner = LoadRunner(url, plan.load, run_dir / "load", on_sample=self._seconds.put)
+
+    def start(self) -> None:
+        self.runner.start()
+
+    def poll(self, timeout: float) -> list[SecondSample]:
+        try:
+            samples = [self._seconds.get(timeout=timeout)]
+        except queue.Empty:
+            if self.runner.ended:
+                raise LoadError("the load generator stopped before the drill ended; see load/ in the run directory")
+            return []
+        while True:
+            try:
+                samples.append(self._seconds.get_nowait())
+            except queue.Empty:
+                return samples
+
+    def stop(self) -> None:
+        self.runner.stop()
+
+    def ledger_records(self) -> list[LedgerRecord]:
+        return self.runner.ledger_records()
+
+    def accounts(self) -> list[tuple[str, str]]:
+        return [(a.username, a.password) for a in self.runner.accounts()]
