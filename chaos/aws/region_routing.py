@@ -21,7 +21,7 @@ from pydantic import JsonValue
 
 from chaos.actions import ActionCall, Failback, Failover
 from chaos.aws.checks import function_problems, guarded
-from chaos.aws.context import ActionHandler, api
+from chaos.aws.context import ActionHandler, AwsContext, api
 from chaos.aws.errors import AwsApiError
 from chaos.aws.function import LambdaFunction
 from chaos.provider import RemediationContext
@@ -33,6 +33,10 @@ ROUTE53_HEALTHY_SHARE = 0.18  # Route 53 calls a check healthy when more than 18
 
 class RegionRouting(ActionHandler):
     actions = frozenset({"region.failover", "region.failback"})
+
+    def __init__(self, ctx: AwsContext) -> None:
+        super().__init__(ctx)
+        self._arc_endpoints: list[tuple[str, str]] | None = None  # the cluster's endpoints do not change
 
     # ---- health --------------------------------------------------------------------------------
 
@@ -69,6 +73,11 @@ class RegionRouting(ActionHandler):
     # ---- ARC -----------------------------------------------------------------------------------
 
     def arc_endpoints(self) -> list[tuple[str, str]]:
+        if self._arc_endpoints is None:
+            self._arc_endpoints = self._describe_arc_cluster()
+        return self._arc_endpoints
+
+    def _describe_arc_cluster(self) -> list[tuple[str, str]]:
         arn = self.target.routing_control_arn
         control = self.ctx.call("route53-recovery-control-config", "describe_routing_control", ARC_CONTROL_REGION,
                                 RoutingControlArn=arn)["RoutingControl"]

@@ -177,12 +177,11 @@ class RestoreRemediation(ActionHandler):
             if pitr.get("PointInTimeRecoveryStatus") != "ENABLED":
                 raise ProviderError(f"point-in-time recovery is not enabled on table {table}")
             at = _utc(context.fault_at - params.before_fault_s)
-            earliest, latest = pitr.get("EarliestRestorableDateTime"), pitr.get("LatestRestorableDateTime")
+            earliest = pitr.get("EarliestRestorableDateTime")
             if isinstance(earliest, datetime) and at < earliest:
                 raise ProviderError(f"restore point {at.isoformat()} is before the earliest restorable time "
                                     f"{_iso(earliest)} of {table}")
-            if isinstance(latest, datetime) and at > latest:
-                raise ProviderError(f"restore point {at.isoformat()} is after the latest restorable time {_iso(latest)}")
+            self._wait_restorable(at)
             self.ctx.call("dynamodb", "restore_table_to_point_in_time", SourceTableName=table, TargetTableName=target,
                           RestoreDateTime=at)
             return {"restore_point": at.isoformat()}
@@ -194,6 +193,17 @@ class RestoreRemediation(ActionHandler):
         self.ctx.call("dynamodb", "restore_table_from_backup", TargetTableName=target, BackupArn=backup["BackupArn"])
         return {"backup_arn": backup["BackupArn"], "backup_name": backup.get("BackupName", ""),
                 "restore_point": _iso(backup["BackupCreationDateTime"])}
+
+    def _wait_restorable(self, at: datetime) -> None:
+        """PITR lags: the latest restorable time trails the present by up to about five minutes."""
+
+        def covered() -> bool | None:
+            found = self.ctx.call("dynamodb", "describe_continuous_backups", TableName=self.target.table)
+            latest = found["ContinuousBackupsDescription"].get("PointInTimeRecoveryDescription", {}).get(
+                "LatestRestorableDateTime")
+            return True if isinstance(latest, datetime) and latest >= at else None
+
+        self.ctx.poll.until(covered, f"point-in-time recovery of {self.target.table} to cover {at.isoformat()}")
 
     def _backups(self, before: float | None = None) -> list[dict[str, Any]]:
         out = []
