@@ -133,10 +133,7 @@ class RegionProcess:
                 proc.send_signal(signal.SIGCONT)  # a frozen process cannot act on SIGTERM
             except psutil.NoSuchProcess:
                 pass
-        try:
-            procs[0].send_signal(signal.SIGTERM)
-        except psutil.NoSuchProcess:
-            pass
+        self._signal(signal.SIGTERM)
         _, alive = psutil.wait_procs(procs, timeout=timeout_s)
         for proc in alive:
             try:
