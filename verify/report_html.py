@@ -134,11 +134,19 @@ def _health_strip(data: ReportData, xs: list[float], health) -> str:  # noqa: AN
     x0, x1 = xs[0], xs[-1] + 1
     scale = pw / (x1 - x0)
     rects = []
+    # One rect per run of seconds in the same state keeps a 2-hour drill's page small.
+    runs: list[tuple[float, float, str, str]] = []
     for x, h in zip(xs, health):
         color = "#40c057" if h.healthy else ("#adb5bd" if h.requests == 0 else "#fa5252")
         why = "SLO held" if h.healthy else "; ".join(h.reasons)
-        rects.append(f'<rect x="{left + (x - x0) * scale:.2f}" y="26" width="{max(scale, 0.6):.2f}" height="18" '
-                     f'fill="{color}"><title>{x:+.0f} s: {escape(why)}</title></rect>')
+        if runs and runs[-1][2] == color and runs[-1][1] == x:
+            runs[-1] = (runs[-1][0], x + 1, color, runs[-1][3])
+        else:
+            runs.append((x, x + 1, color, why))
+    for start, stop, color, why in runs:
+        span = f"{start:+.0f} s" if stop - start == 1 else f"{start:+.0f} to {stop:+.0f} s"
+        rects.append(f'<rect x="{left + (start - x0) * scale:.2f}" y="26" width="{max((stop - start) * scale, 0.6):.2f}" '
+                     f'height="18" fill="{color}"><title>{span}: {escape(why)}</title></rect>')
     step = nice_step(x1 - x0, 10)
     ticks = [math.ceil(x0 / step) * step + i * step for i in range(int((x1 - x0) / step) + 2)]
     labels = [f'<text x="{left + (t - x0) * scale:.1f}" y="58" class="tick" text-anchor="middle">{t:g}</text>'

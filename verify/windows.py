@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from loadtests.records import SecondSample
-from verify.latency import Latencies, LatencyCounts, SparseCounts, sparse_counts, summarize
+from verify.latency import Latencies, LatencyCounts, SparseCounts, encoded_latencies, sparse_counts
 from verify.slo import Slo
 
 
@@ -40,9 +40,8 @@ def sample_counts(sample: SecondSample) -> SparseCounts:
 
 def sample_latencies(sample: SecondSample) -> Latencies:
     """From the second's histogram; the producer's own figures only if it sent no histogram."""
-    counts = sample_counts(sample)
-    if counts.total:
-        return summarize(counts)
+    if sample.histogram:
+        return encoded_latencies(sample.histogram)
     return Latencies(sample.p50_ms, sample.p90_ms, sample.p95_ms, sample.p99_ms, sample.max_ms)
 
 
