@@ -18,6 +18,8 @@ from loadtests.records import GeneratorHealth
 
 log = logging.getLogger(__name__)
 
+_HEALTH_WAIT_S = 0.5
+
 
 class SecondCollector:
     """Aggregates one worker's requests into `SecondPartial`s, closed in order of `t`."""
@@ -92,7 +94,9 @@ class SecondCollector:
         while True:
             t = self._next_t
             pending = self._pending.get(t, 0)
-            over = t + 1 <= horizon and pending == 0
+            # Wait (briefly) for the monitor's health of second t too, so it is never left out.
+            measured = t in self._health or now >= t + 1 + _HEALTH_WAIT_S
+            over = t + 1 <= horizon and pending == 0 and measured
             forced = now >= t + 1 + self._max_hold_s
             if until is not None:
                 if t >= until:

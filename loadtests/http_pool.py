@@ -36,12 +36,19 @@ class HttpResult:
 class _Response:
     """httptools callbacks for one response."""
 
-    __slots__ = ("parts", "complete", "close")
+    __slots__ = ("parts", "complete", "close", "parser")
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
         self.complete = False
         self.close = False
+        self.parser: httptools.HttpResponseParser | None = None
+
+    def on_headers_complete(self) -> None:
+        # Asked here: once the message is complete the parser has reset and always says no.
+        assert self.parser is not None
+        if not self.parser.should_keep_alive():
+            self.close = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if name.lower() == b"connection" and value.strip().lower() == b"close":
@@ -52,6 +59,15 @@ class _Response:
 
     def on_message_complete(self) -> None:
         self.complete = True
+
+
+class _Deadline(Exception):
+    """The request's deadline passed (raised into it by its gevent.Timeout)."""
+
+
+@dataclass(slots=True)
+class _Attempt:
+    sent: bool = False  # request bytes may have reached the server
 
 
 class _Dropped(Exception):
@@ -69,7 +85,9 @@ class HttpPool:
         url = urlsplit(base_url)
         if url.scheme != "http" or not url.hostname:
             raise ValueError(f"only http://host:port targets are supported, not {base_url!r}")
-        self._addr = (url.hostname, url.port or 80)
+        # Resolved once: gevent would resolve in a thread pool on every connect.
+        family, _, _, _, addr = socket.getaddrinfo(url.hostname, url.port or 80, type=socket.SOCK_STREAM)[0]
+        self._family, self._addr = family, addr
         self._prefix = url.path.rstrip("/")
         self._host_header = url.netloc
         self._slots = gevent.lock.BoundedSemaphore(size)
@@ -85,12 +103,23 @@ class HttpPool:
         self, method: str, path: str, deadline: float, body: bytes | None = None, token: str | None = None
     ) -> HttpResult:
         remaining = deadline - time.time()
-        if remaining <= 0 or not self._slots.acquire(timeout=remaining):
+        if remaining <= 0:
             return HttpResult(None, b"", FailureKind.TIMEOUT, sent=False)
+        attempt = _Attempt()
+        # One timer for the whole request (wait for a connection, connect, send, read) instead of
+        # a timeout per socket operation: cheaper, and the deadline is exact.
+        timer = gevent.Timeout(remaining, _Deadline)
+        timer.start()
         try:
-            return self._request(self._encode(method, path, body, token), deadline)
+            self._slots.acquire()
+            try:
+                return self._request(self._encode(method, path, body, token), attempt)
+            finally:
+                self._slots.release()
+        except _Deadline:
+            return HttpResult(None, b"", FailureKind.TIMEOUT, sent=attempt.sent)
         finally:
-            self._slots.release()
+            timer.close()
 
     def _encode(self, method: str, path: str, body: bytes | None, token: str | None) -> bytes:
         head = f"{method} {self._prefix}{path} HTTP/1.1\r\nHost: {self._host_header}\r\n"
@@ -100,25 +129,21 @@ class HttpPool:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         return (head + "\r\n").encode("latin-1") + (body or b"")
 
-    def _request(self, raw: bytes, deadline: float) -> HttpResult:
-        sent = False
+    def _request(self, raw: bytes, attempt: _Attempt) -> HttpResult:
         # One retry, only when a kept-alive socket turns out closed before any response byte
         # (RFC 9112 9.3.1); a fresh socket's failure is always reported.
         for _ in range(2):
             sock, reused = self._idle_socket()
             try:
                 if sock is None:
-                    sock = self._connect(deadline)
-                sent = True
-                resp, keep = self._exchange(sock, raw, deadline)
+                    sock = self._connect()
+                attempt.sent = True
+                resp, keep = _exchange(sock, raw)
             except _Dropped as drop:
                 _close(sock)
                 if reused and not drop.received:
                     continue
-                return HttpResult(None, b"", drop.kind, sent=sent)
-            except (TimeoutError, socket.timeout):
-                _close(sock)
-                return HttpResult(None, b"", FailureKind.TIMEOUT, sent=sent)
+                return HttpResult(None, b"", drop.kind, sent=attempt.sent)
             except ConnectionRefusedError:
                 _close(sock)
                 return HttpResult(None, b"", FailureKind.CONNECTION_REFUSED, sent=False)
@@ -126,12 +151,15 @@ class HttpPool:
                 _close(sock)
                 if reused:
                     continue
-                return HttpResult(None, b"", FailureKind.CONNECTION_RESET, sent=sent)
+                return HttpResult(None, b"", FailureKind.CONNECTION_RESET, sent=attempt.sent)
+            except TimeoutError:  # the kernel gave up connecting
+                _close(sock)
+                return HttpResult(None, b"", FailureKind.TIMEOUT, sent=attempt.sent)
             except (OSError, httptools.HttpParserError):
                 _close(sock)
-                return HttpResult(None, b"", FailureKind.OTHER, sent=sent)
+                return HttpResult(None, b"", FailureKind.OTHER, sent=attempt.sent)
             except BaseException:
-                _close(sock)  # killed mid-request: never pool a socket with a half-read response
+                _close(sock)  # deadline or kill mid-request: never pool a half-read socket
                 raise
             if keep:
                 self._idle.append((sock, time.monotonic()))
@@ -139,60 +167,43 @@ class HttpPool:
                 sock.close()
             status = resp[0]
             return HttpResult(status, resp[1], None if status < 400 else FailureKind.http(status), sent=True)
-        return HttpResult(None, b"", FailureKind.CONNECTION_RESET, sent=sent)
+        return HttpResult(None, b"", FailureKind.CONNECTION_RESET, sent=attempt.sent)
 
     def _idle_socket(self) -> tuple[gevent.socket.socket | None, bool]:
+        # No liveness probe (a syscall per request): a kept-alive socket the server closed fails
+        # before any response byte and is retried once on a fresh one, see `_request`.
         now = time.monotonic()
         while self._idle:
             sock, since = self._idle.pop()
-            if now - since < _IDLE_MAX_S and _alive(sock):
+            if now - since < _IDLE_MAX_S:
                 return sock, True
             sock.close()
         return None, False
 
-    def _connect(self, deadline: float) -> gevent.socket.socket:
-        remaining = deadline - time.time()
-        if remaining <= 0:
-            raise TimeoutError
-        sock = gevent.socket.create_connection(self._addr, timeout=remaining)
+    def _connect(self) -> gevent.socket.socket:
+        sock = gevent.socket.socket(self._family, socket.SOCK_STREAM)
+        try:
+            sock.connect(self._addr)
+        except BaseException:
+            sock.close()
+            raise
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.connects += 1
         return sock
 
-    def _exchange(self, sock: gevent.socket.socket, raw: bytes, deadline: float) -> tuple[tuple[int, bytes], bool]:
-        _set_deadline(sock, deadline)
-        sock.sendall(raw)
-        proto = _Response()
-        parser = httptools.HttpResponseParser(proto)
-        received = False
-        while not proto.complete:
-            _set_deadline(sock, deadline)
-            data = sock.recv(_RECV)
-            if not data:
-                raise _Dropped(FailureKind.CONNECTION_RESET, received)
-            received = True
-            parser.feed_data(data)
-        keep = not proto.close and parser.should_keep_alive()
-        return (parser.get_status_code(), b"".join(proto.parts)), keep
 
-
-def _set_deadline(sock: gevent.socket.socket, deadline: float) -> None:
-    remaining = deadline - time.time()
-    if remaining <= 0:
-        raise TimeoutError
-    sock.settimeout(remaining)
-
-
-def _alive(sock: gevent.socket.socket) -> bool:
-    """An idle keep-alive socket is usable if the server has neither closed it nor sent anything."""
-    try:
-        sock.settimeout(0.0)
-        sock.recv(1, socket.MSG_PEEK)  # returns only on EOF or stray bytes: unusable either way
-        return False
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
+def _exchange(sock: gevent.socket.socket, raw: bytes) -> tuple[tuple[int, bytes], bool]:
+    sock.sendall(raw)
+    proto = _Response()
+    parser = proto.parser = httptools.HttpResponseParser(proto)
+    received = False
+    while not proto.complete:
+        data = sock.recv(_RECV)
+        if not data:
+            raise _Dropped(FailureKind.CONNECTION_RESET, received)
+        received = True
+        parser.feed_data(data)
+    return (parser.get_status_code(), b"".join(proto.parts)), not proto.close
 
 
 def _close(sock: gevent.socket.socket | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from loadtests.collector import SecondCollector
 from loadtests.merger import SecondMerger
 from loadtests.partial import SecondPartial
+from loadtests.records import GeneratorHealth
 
 
 class Clock:
@@ -21,7 +22,7 @@ def test_a_slow_request_holds_its_second_and_later_ones() -> None:
     slow = c.expect(100.2)
     fast = c.expect(101.5)
     c.record(fast, 3_000, None)
-    clock.now = 102.1
+    clock.now = 102.6
     assert c.close_ready() == []  # second 100 still has a request in flight, 101 must wait for it
     c.record(slow, 1_900_000, "timeout")
     closed = c.close_ready()
@@ -31,18 +32,23 @@ def test_a_slow_request_holds_its_second_and_later_ones() -> None:
     assert closed[1].requests == 1 and closed[1].failures == {}
 
 
-def test_empty_seconds_are_still_emitted_in_order() -> None:
+def test_empty_seconds_are_still_emitted_in_order_with_their_health() -> None:
     clock = Clock(50.0)
     c = SecondCollector(50.0, max_hold_s=7, clock=clock)
+    for t in (50, 51):
+        c.note_health(t, GeneratorHealth(cpu_percent=12.0 + t, loop_lag_ms=1.0), users=3)
     clock.now = 53.01
-    assert [p.t for p in c.close_ready()] == [50, 51, 52]
+    parts = c.close_ready()  # 52 waits a moment for its health measurement
+    assert [(p.t, p.health.cpu_percent, p.users) for p in parts] == [(50, 62.0, 3), (51, 63.0, 3)]
+    clock.now = 53.6
+    assert [p.t for p in c.close_ready()] == [52]
 
 
 def test_open_model_watermark_keeps_unscheduled_seconds_open() -> None:
     clock = Clock(10.0)
     c = SecondCollector(10.0, max_hold_s=7, clock=clock)
     c.watermark = 10.5  # the scheduler is behind: arrivals after 10.5 are not registered yet
-    clock.now = 12.5
+    clock.now = 12.9
     assert c.close_ready() == []
     c.watermark = 12.2
     assert [p.t for p in c.close_ready()] == [10, 11]
@@ -52,7 +58,7 @@ def test_hold_limit_closes_a_stuck_second_and_counts_the_late_result() -> None:
     clock = Clock(0.0)
     c = SecondCollector(0.0, max_hold_s=3, clock=clock)
     t = c.expect(0.5)
-    clock.now = 4.0
+    clock.now = 4.6
     part, *rest = c.close_ready()
     assert part.t == 0 and part.incomplete == 1 and part.requests == 0
     assert [p.t for p in rest] == [1, 2, 3]

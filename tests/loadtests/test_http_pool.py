@@ -1,0 +1,117 @@
+"""Every way a request can fail is classified exactly once (and a stale keep-alive socket is not a
+failure). The pool runs on gevent; the tiny servers here are gevent StreamServers in this process."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+from collections.abc import Callable, Iterator
+
+import gevent
+import gevent.server
+import pytest
+
+from loadtests.http_pool import HttpPool
+from loadtests.runner import free_port
+
+Handler = Callable[[gevent.socket.socket, tuple[str, int]], None]
+
+RESPONSE_503 = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Handler], str]]:
+    servers: list[gevent.server.StreamServer] = []
+
+    def start(handler: Handler) -> str:
+        server = gevent.server.StreamServer(("127.0.0.1", 0), handler)
+        server.start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.stop(timeout=1)
+
+
+def read_request(sock: gevent.socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_refused_port() -> None:
+    pool = HttpPool(f"http://127.0.0.1:{free_port()}", 4)
+    result = pool.request("GET", "/health", time.time() + 2)
+    assert (result.status, result.failure, result.sent) == (None, "connection_refused", False)
+
+
+def test_http_5xx_is_a_failure_with_its_status(serve: Callable[[Handler], str]) -> None:
+    def handler(sock: gevent.socket.socket, _: tuple[str, int]) -> None:
+        read_request(sock)
+        sock.sendall(RESPONSE_503)
+
+    pool = HttpPool(serve(handler), 4)
+    result = pool.request("POST", "/todos", time.time() + 2, b'{"title": "x"}', token="abc")
+    assert (result.status, result.failure, result.body, result.sent) == (503, "http_503", b"{}", True)
+
+
+def test_a_silent_server_times_out_at_the_deadline(serve: Callable[[Handler], str]) -> None:
+    def handler(sock: gevent.socket.socket, _: tuple[str, int]) -> None:
+        read_request(sock)
+        gevent.sleep(5)  # never answers within the deadline
+
+    pool = HttpPool(serve(handler), 4)
+    result = pool.request("GET", "/todos", time.time() + 0.3)
+    assert (result.status, result.failure, result.sent) == (None, "timeout", True)
+
+
+def test_a_reset_connection(serve: Callable[[Handler], str]) -> None:
+    def handler(sock: gevent.socket.socket, _: tuple[str, int]) -> None:
+        read_request(sock)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST
+        sock.close()
+
+    pool = HttpPool(serve(handler), 4)
+    result = pool.request("GET", "/todos", time.time() + 2)
+    assert (result.status, result.failure, result.sent) == (None, "connection_reset", True)
+
+
+def test_stale_keep_alive_socket_is_retried_once_on_a_fresh_one(serve: Callable[[Handler], str]) -> None:
+    def handler(sock: gevent.socket.socket, _: tuple[str, int]) -> None:
+        read_request(sock)
+        sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        sock.close()  # closes a connection the client believes is kept alive
+
+    pool = HttpPool(serve(handler), 4)
+    first = pool.request("GET", "/a", time.time() + 2)
+    gevent.sleep(0.05)  # let the close arrive
+    second = pool.request("GET", "/b", time.time() + 2)
+    assert (first.status, second.status, second.failure) == (200, 200, None)
+    assert pool.connects == 2
+
+
+def test_waiting_for_a_busy_pool_counts_against_the_deadline(serve: Callable[[Handler], str]) -> None:
+    def handler(sock: gevent.socket.socket, _: tuple[str, int]) -> None:
+        read_request(sock)
+        gevent.sleep(1)
+        sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+
+    pool = HttpPool(serve(handler), 1)
+    slow = gevent.spawn(pool.request, "GET", "/slow", time.time() + 3)
+    gevent.sleep(0.05)
+    queued = pool.request("GET", "/queued", time.time() + 0.2)
+    assert (queued.failure, queued.sent) == ("timeout", False)  # never got a connection: not sent
+    assert slow.get().status == 200
+
+
+def test_only_plain_http_targets() -> None:
+    with pytest.raises(ValueError, match="http://"):
+        HttpPool("https://example.com", 1)
