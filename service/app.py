@@ -16,7 +16,7 @@ from service.api.auth import AuthCode, SignInPolicy
 from service.api.openapi import build_openapi
 from service.api.routes import Integration, Router
 from service.api.todos import TodoApiCode
-from service.identity import PasswordHasher, TokenService, UserDirectory, load_or_create_key
+from service.identity import PasswordHasher, RevocationList, TokenService, UserDirectory, load_or_create_key
 from service.runtime.authorizer import JwtAuthorizer
 from service.runtime.function import FunctionConfig, FunctionRuntime
 from service.runtime.gateway import Gateway
@@ -42,12 +42,13 @@ def todo_function_config(settings: ServiceSettings) -> FunctionConfig:
 
 def build_gateway(settings: ServiceSettings) -> Gateway:
     users = UserDirectory(settings.users_db)
+    revocations = RevocationList(users)
     tokens = TokenService(load_or_create_key(settings.key_file), issuer=settings.issuer,
                           ttl_s=settings.token_ttl_s)
     policy = SignInPolicy(settings.signin_max_failures, settings.signin_window_s, settings.signin_lockout_s)
     auth_pool = ThreadPoolExecutor(AUTH_THREADS, thread_name_prefix="auth")
     auth = FunctionRuntime(
-        AuthCode(users, PasswordHasher(settings.password_cost_log2), tokens, policy),
+        AuthCode(users, revocations, PasswordHasher(settings.password_cost_log2), tokens, policy),
         FunctionConfig(function_name="auth", version="1", region=settings.region),
         executor=auth_pool,
     )
@@ -58,7 +59,7 @@ def build_gateway(settings: ServiceSettings) -> Gateway:
     gateway = Gateway(
         router=Router(),
         functions={Integration.TODO_API: todo_api, Integration.AUTH: auth},
-        authorizer=JwtAuthorizer(tokens, users),
+        authorizer=JwtAuthorizer(tokens, revocations),
         log=RequestLog(settings.log_file),
         metrics=Metrics(settings.metrics_dir),
         openapi=orjson.dumps(build_openapi()),
@@ -74,6 +75,7 @@ def build_gateway(settings: ServiceSettings) -> Gateway:
         for pool in (auth_pool, io_pool):
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
+        revocations.close()
         users.close()
 
     gateway.on_startup(announce)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from service.api.models import Credentials, NewUser, parse_body
-from service.identity import PasswordHasher, TokenService, UserDirectory, UserExists
+from service.identity import PasswordHasher, RevocationList, TokenService, UserDirectory, UserExists
 from service.proxy import ApiError, ProxyResponse, error_response, json_response, unauthorized
 from service.runtime.function import Event, FunctionConfig, Handler, LambdaContext
 
@@ -37,9 +37,15 @@ class SecurityEvent:
 
 class AuthApi:
     def __init__(
-        self, users: UserDirectory, hasher: PasswordHasher, tokens: TokenService, policy: SignInPolicy
+        self,
+        users: UserDirectory,
+        revocations: RevocationList,
+        hasher: PasswordHasher,
+        tokens: TokenService,
+        policy: SignInPolicy,
     ) -> None:
         self.users = users
+        self.revocations = revocations
         self.hasher = hasher
         self.tokens = tokens
         self.policy = policy
@@ -106,7 +112,7 @@ class AuthApi:
         if not claims.get("jti"):
             raise unauthorized("missing bearer token")
         context.user_id = claims.get("sub")
-        self.users.revoke(str(claims["jti"]), int(claims["exp"]))
+        self.revocations.revoke(str(claims["jti"]), int(claims["exp"]))
         return json_response(200, {"revoked": claims["jti"]})
 
     @staticmethod
@@ -120,9 +126,14 @@ class AuthCode:
     """Deployable code of the `auth` function; the user pool and key belong to the instance."""
 
     def __init__(
-        self, users: UserDirectory, hasher: PasswordHasher, tokens: TokenService, policy: SignInPolicy
+        self,
+        users: UserDirectory,
+        revocations: RevocationList,
+        hasher: PasswordHasher,
+        tokens: TokenService,
+        policy: SignInPolicy,
     ) -> None:
-        self._api = AuthApi(users, hasher, tokens, policy)
+        self._api = AuthApi(users, revocations, hasher, tokens, policy)
 
     def load(self, config: FunctionConfig) -> Handler:
         return self._api

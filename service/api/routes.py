@@ -6,9 +6,9 @@ and /openapi.json is generated from it, so the three cannot drift apart.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
@@ -87,15 +87,14 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     route: Route | None  # None: 404 when `allowed` is empty, else 405
     path_params: dict[str, str] | None
     allowed: tuple[str, ...] = ()
 
 
 class Router:
-    """Static resources by dict lookup; templated ones (`{name}` = one path segment) by regex."""
+    """Static resources by dict lookup; templated ones (`{name}` = one path segment) segment by segment."""
 
     def __init__(self, routes: tuple[Route, ...] = ROUTES) -> None:
         self.routes = routes
@@ -104,20 +103,38 @@ class Router:
         for route in routes:
             target = templated if "{" in route.resource else self._static
             target.setdefault(route.resource, {})[route.method] = route
-        self._templated = [
-            (re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(resource)) + "$"), by_method)
-            for resource, by_method in templated.items()
-        ]
+        # Templated resources: (literal prefix up to the first parameter, the rest of the template's
+        # segments, routes by method). A parameter is one non-empty segment.
+        self._templated: list[tuple[str, list[str], dict[str, Route]]] = []
+        for resource, by_method in templated.items():
+            prefix, _, rest = resource.partition("{")
+            self._templated.append((prefix, ("{" + rest).split("/"), by_method))
 
     def match(self, method: str, path: str) -> Match:
         by_method = self._static.get(path)
         params: dict[str, str] | None = None
         if by_method is None:
-            for pattern, candidate in self._templated:
-                found = pattern.match(path)
-                if found:
-                    by_method, params = candidate, found.groupdict()
-                    break
+            for prefix, template, candidate in self._templated:
+                if path.startswith(prefix):
+                    rest = path[len(prefix):]
+                    if len(template) == 1 and template[0][0] == "{":  # e.g. /todos/{id}: the common case
+                        if rest and "/" not in rest:
+                            by_method, params = candidate, {template[0][1:-1]: rest}
+                            break
+                        continue
+                    parts = rest.split("/")
+                    if len(parts) == len(template):
+                        values: dict[str, str] = {}
+                        for part, want in zip(parts, template, strict=True):
+                            if want[0] == "{":
+                                if not part:
+                                    break
+                                values[want[1:-1]] = part
+                            elif part != want:
+                                break
+                        else:
+                            by_method, params = candidate, values
+                            break
             else:
                 return Match(None, None)
         route = by_method.get(method)

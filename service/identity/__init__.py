@@ -2,6 +2,7 @@
 per-data-directory key, a `jti` blacklist, and sign-in lockout."""
 
 from service.identity.passwords import PasswordHasher
+from service.identity.revocations import RevocationList
 from service.identity.tokens import Claims, IssuedToken, TokenInvalid, TokenService, load_or_create_key
 from service.identity.users import UserDirectory, UserExists, UserRecord
 
@@ -9,6 +10,7 @@ __all__ = [
     "Claims",
     "IssuedToken",
     "PasswordHasher",
+    "RevocationList",
     "TokenInvalid",
     "TokenService",
     "UserDirectory",

@@ -83,8 +83,10 @@ class UserDirectory:
         # An expired token is refused anyway: its blacklist entry is no longer needed.
         conn.execute("DELETE FROM revoked_tokens WHERE exp < ?", (int(time.time()) - 60,))
 
-    def is_revoked(self, jti: str) -> bool:
-        return self._conn().execute("SELECT 1 FROM revoked_tokens WHERE jti = ?", (jti,)).fetchone() is not None
+    def revoked_ids(self) -> list[str]:
+        """Ids of revoked tokens that have not expired yet."""
+        rows = self._conn().execute("SELECT jti FROM revoked_tokens WHERE exp >= ?", (int(time.time()) - 60,))
+        return [row[0] for row in rows]
 
     def record_failure(self, username: str, *, window_s: float) -> int:
         """Count a failed sign-in; returns the failures of this user within the window."""

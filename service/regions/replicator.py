@@ -140,6 +140,11 @@ class Replicator:
             self.last_cycle_at = time.time()
             return full
 
+    def barrier(self) -> None:
+        """Return once no cycle is running (the next one sees whatever changed before this call)."""
+        with self._lock:
+            pass
+
     def sync(self, timeout_s: float = 10.0) -> None:
         """Ship until nothing is pending between up regions (tests, and a clean failback)."""
         deadline = time.monotonic() + timeout_s

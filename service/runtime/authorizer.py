@@ -6,14 +6,14 @@ the function runs; the claims reach the function in `requestContext.authorizer.c
 
 from __future__ import annotations
 
-from service.identity import Claims, TokenInvalid, TokenService, UserDirectory
+from service.identity import Claims, RevocationList, TokenInvalid, TokenService
 from service.proxy import unauthorized
 
 
 class JwtAuthorizer:
-    def __init__(self, tokens: TokenService, users: UserDirectory) -> None:
+    def __init__(self, tokens: TokenService, revocations: RevocationList) -> None:
         self.tokens = tokens
-        self.users = users
+        self.revocations = revocations
 
     def authorize(self, authorization: str | None) -> Claims:
         """Claims of a valid token, or raise ApiError 401 saying what is wrong."""
@@ -27,6 +27,6 @@ class JwtAuthorizer:
             claims = self.tokens.verify(token)
         except TokenInvalid as exc:
             raise unauthorized(str(exc)) from None
-        if self.users.is_revoked(claims.jti):
+        if self.revocations.is_revoked(claims.jti):
             raise unauthorized("token revoked")
         return claims

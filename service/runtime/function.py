@@ -9,6 +9,7 @@ concurrency, timeouts and injected faults are meant to wrap the call.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -32,6 +33,10 @@ class FunctionConfig:
     region: str = "ap-northeast-2"
     table_name: str = "todos"
     environment: Mapping[str, str] = field(default_factory=dict)
+
+    @functools.cached_property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:000000000000:function:{self.function_name}:{self.version}"
 
     def env(self) -> dict[str, str]:
         """The environment the handler sees (TABLE_NAME and the Lambda-provided variables)."""
@@ -61,29 +66,26 @@ class ErrorDetail:
 class LambdaContext:
     """The Lambda context object, plus what the handler wants in this request's log line."""
 
-    __slots__ = (
-        "function_name", "function_version", "invoked_function_arn", "memory_limit_in_mb",
-        "aws_request_id", "log_group_name", "log_stream_name", "config", "_deadline",
-        "log_level", "log_message", "log_extra", "user_id", "error",
-    )
+    __slots__ = ("config", "aws_request_id", "_deadline",
+                 "log_level", "log_message", "log_extra", "user_id", "error")
 
     def __init__(self, config: FunctionConfig, request_id: str) -> None:
-        self.function_name = config.function_name
-        self.function_version = config.version
-        self.invoked_function_arn = (
-            f"arn:aws:lambda:{config.region}:000000000000:function:{config.function_name}:{config.version}"
-        )
-        self.memory_limit_in_mb = config.memory_mb
-        self.aws_request_id = request_id
-        self.log_group_name = f"/aws/lambda/{config.function_name}"
-        self.log_stream_name = f"local/{config.version}"
         self.config = config
+        self.aws_request_id = request_id
         self._deadline = time.monotonic() + config.timeout_s
         self.log_level: str | None = None  # e.g. WARN for a security event
         self.log_message: str | None = None
         self.log_extra: dict[str, object] | None = None  # merged into the line's metadata
         self.user_id: str | None = None
         self.error: ErrorDetail | None = None
+
+    # The static part comes from the configuration: nothing to build per request.
+    function_name = property(lambda self: self.config.function_name)
+    function_version = property(lambda self: self.config.version)
+    memory_limit_in_mb = property(lambda self: self.config.memory_mb)
+    invoked_function_arn = property(lambda self: self.config.invoked_function_arn)
+    log_group_name = property(lambda self: f"/aws/lambda/{self.config.function_name}")
+    log_stream_name = property(lambda self: f"local/{self.config.version}")
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))

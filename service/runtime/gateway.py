@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import itertools
 import logging
 import time
 import uuid
@@ -17,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from service.api.routes import Integration, Router
-from service.proxy import ApiError, ProxyResponse, error_response, json_response
+from service.proxy import JSON_HEADERS, ApiError, ProxyResponse, error_response, json_response
 from service.runtime.authorizer import JwtAuthorizer
 from service.runtime.events import build_event
 from service.runtime.function import ErrorDetail, FunctionRuntime
@@ -27,6 +28,7 @@ from service.runtime.request_log import RequestLog
 MAX_BODY_BYTES = 16 * 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _WARN_STATUSES = frozenset({401, 403, 429})
+_JSON_CONTENT_TYPE = (b"content-type", JSON_HEADERS["content-type"].encode())
 _log = logging.getLogger("service.gateway")
 
 Hook = Callable[[], None]
@@ -64,6 +66,9 @@ class Gateway:
         self._startup_hooks: list[Hook] = []
         self._shutdown_hooks: list[Hook] = []
         self._housekeeping: asyncio.Task[None] | None = None
+        # Request ids look like UUIDs: a random per-process prefix and a counter (cheaper than uuid4).
+        self._rid_prefix = str(uuid.uuid4())[:24]
+        self._rid_counter = itertools.count(1)
 
     def on_startup(self, hook: Hook) -> None:
         self._startup_hooks.append(hook)
@@ -132,7 +137,7 @@ class Gateway:
         started = time.perf_counter()
         method: str = scope["method"]
         path: str = scope["path"]
-        request_id = str(uuid.uuid4())
+        request_id = f"{self._rid_prefix}{next(self._rid_counter) & 0xFFFFFFFFFFFF:012x}"
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         match = self.router.match(method, path)
         route = match.route
@@ -236,9 +241,13 @@ class Gateway:
         else:
             payload = body.encode() if isinstance(body, str) else bytes(body)
         raw_headers = [(b"x-amzn-requestid", request_id.encode())]
-        for name, value in (response.get("headers") or {}).items():
-            if name.lower() != "content-length":
-                raw_headers.append((name.lower().encode("latin-1"), str(value).encode("latin-1")))
+        headers = response.get("headers")
+        if headers is JSON_HEADERS:  # the common case, encoded once
+            raw_headers.append(_JSON_CONTENT_TYPE)
+        elif headers:
+            for name, value in headers.items():
+                if name.lower() != "content-length":
+                    raw_headers.append((name.lower().encode("latin-1"), str(value).encode("latin-1")))
         if status == 204 or status == 304:
             payload = b""
         else:

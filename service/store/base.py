@@ -8,6 +8,7 @@ two stores answer the same queries the same way (lists are ordered by todo id).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -76,12 +77,17 @@ def new_todo_id() -> str:
     return "".join(reversed(chars))
 
 
+@functools.lru_cache(maxsize=8192)
+def _second(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+
+
 def iso_ms(epoch_ms: int | None) -> str | None:
     """Epoch milliseconds as ISO 8601 UTC with milliseconds and `Z`."""
     if epoch_ms is None:
         return None
     seconds, millis = divmod(epoch_ms, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    return f"{_second(seconds)}.{millis:03d}Z"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,77 @@
+"""`hanbit-drill serve`: run the bundled todo service on 127.0.0.1 until Ctrl-C / SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from scenarios.errors import HarnessError, InvalidInputError
+from service.settings import DEFAULT_DATA_DIR, ServiceSettings
+from service.store import StoreKind
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "serve",
+        help="run the bundled todo service on 127.0.0.1",
+        description="Run the bundled todo service (API Gateway + Lambda todo-api + table + Cognito "
+                    "stand-in) on 127.0.0.1. Prints its URL once every worker serves; Ctrl-C stops it.",
+    )
+    p.add_argument("--port", type=int, help="TCP port (default 8080; 0 picks a free one)")
+    p.add_argument("--workers", type=int, help="worker processes (default 2)")
+    p.add_argument("--data-dir", type=Path, help=f"database, key, logs (default {DEFAULT_DATA_DIR})")
+    p.add_argument("--store", choices=[k.value for k in StoreKind], help="todo table backend (default sqlite)")
+    p.add_argument("--region", help="region name reported by /health (default ap-northeast-2)")
+    p.set_defaults(func=serve)
+
+
+def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
+    """Flags override the settings passed in the environment (by ServiceProcess), then defaults."""
+    try:
+        base = ServiceSettings.from_env()
+        flags = {
+            "port": args.port, "workers": args.workers, "data_dir": args.data_dir,
+            "store": args.store, "region": args.region,
+        }
+        given = {k: v for k, v in flags.items() if v is not None}
+        return ServiceSettings.model_validate({**base.model_dump(), **given})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidInputError(f"serve: {problems}") from None
+
+
+def serve(args: argparse.Namespace) -> int:
+    from service.server import ReadyInfo, ServiceServer
+
+    settings = settings_from_args(args)
+
+    def announce(info: ReadyInfo) -> None:
+        print(info.url, flush=True)
+        print(f"hanbit-drill: todo service with {info.workers} worker(s), {info.store} store, region "
+              f"{info.region}, data in {info.data_dir}; Ctrl-C to stop", file=sys.stderr, flush=True)
+
+    ServiceServer(settings).run(on_ready=announce)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m service serve ...`: the service alone, without the other packages' commands."""
+    parser = argparse.ArgumentParser(prog="python -m service")
+    parser.add_argument("--debug", action="store_true")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except HarnessError as exc:
+        if args.debug:
+            raise
+        print(f"hanbit-drill: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        return 130

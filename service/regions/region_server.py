@@ -1,0 +1,30 @@
+"""One region's service server, as the supervisor starts it: `python -m service.regions.region_server`.
+
+The region's settings come from the environment (`service.settings.ENV_VAR`), and the
+control state its workers follow from `CONTROL_STATE_ENV`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+CONTROL_STATE_ENV = "HANBIT_CONTROL_STATE"
+
+
+def main() -> int:
+    from scenarios.errors import HarnessError
+    from service.server import ServiceServer
+    from service.settings import ServiceSettings
+
+    try:
+        ServiceServer(ServiceSettings.from_env()).run()
+    except HarnessError as exc:
+        print(f"hanbit-drill: region server: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
