@@ -155,7 +155,8 @@ class DrillEngine:
         self._phase_start(PhaseName.LOAD)
         self.load.start()  # signs in the account pool, then sends load
         load_start = self.clock()
-        self._phase_start(PhaseName.BASELINE, load_start)
+        # The judged baseline starts after the warm-up, here and in verify's final check alike.
+        self._phase_start(PhaseName.BASELINE, load_start + WARMUP_S)
         inject_start = load_start + WARMUP_S + plan.baseline_s
         schedule = DrillSchedule(plan, inject_start)
         watches = [StopWatch(c) for c in plan.stop_conditions]
