@@ -74,7 +74,7 @@ class ControlledFunction:
         self.region = region
         self._executor = executor
         self._slots = ConcurrencySlots(slots_path)
-        self._handlers: dict[tuple[str, CodeRelease, FunctionConfig], Handler] = {}
+        self._handlers: dict[tuple[str, CodeRelease, float, int, str], Handler] = {}
         self._live: _Live | None = None
         self._reserved: int | None = None
         self._faults: FunctionFaults | None = None
@@ -95,7 +95,7 @@ class ControlledFunction:
     def _load(self, version: FunctionVersion) -> _Live:
         config = replace(self.base, version=version.version, timeout_s=version.config.timeout_s,
                          memory_mb=version.config.memory_mb, table_name=version.config.table_name)
-        key = (version.version, version.code, config)
+        key = (version.version, version.code, config.timeout_s, config.memory_mb, config.table_name)
         handler = self._handlers.get(key)
         if handler is None:
             try:

@@ -80,6 +80,12 @@ class StateWatcher:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self.run())
 
+    def cancel(self) -> None:
+        """Stop polling, from synchronous code (e.g. a shutdown hook)."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

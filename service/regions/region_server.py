@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-CONTROL_STATE_ENV = "HANBIT_CONTROL_STATE"
+from service.control.worker_control import CONTROL_STATE_ENV  # noqa: F401  (the supervisor sets it)
 
 
 def main() -> int:
