@@ -444,6 +444,8 @@ class _Checker:
                 self.p.add(prefix, f"must be a mapping (got {_show(entry)})")
             elif "kind" not in entry:
                 self.p.add(prefix + ("kind",), f"missing required key (one of: {kinds})")
+            elif not isinstance(entry["kind"], str):
+                self.p.add(prefix + ("kind",), f"must be one of: {kinds} (got {_show(entry['kind'])})")
             elif entry["kind"] not in TARGET_KINDS:
                 self.p.add(prefix + ("kind",), f"unknown target kind {_show(entry['kind'])} (one of: {kinds})")
             else:
