@@ -61,6 +61,7 @@ class Supervisor:
     def __init__(self, data_dir: Path, *, port: int = 8080, workers: int = 2, regions: int = 1,
                  health_interval_s: float = 1.0, failure_threshold: int = 3, replication_interval_s: float = 0.1,
                  region_settings: dict[str, Any] | None = None) -> None:
+        """`region_settings`: other ServiceSettings fields every region gets (e.g. password_cost_log2)."""
         if regions not in (1, 2):
             raise ValueError("regions must be 1 or 2")
         self.layout = Layout(Path(data_dir).resolve())
@@ -112,8 +113,9 @@ class Supervisor:
         os.close(fd)
 
     def _region_process(self, name: str, port: int, state_file: Path) -> RegionProcess:
-        settings = ServiceSettings(data_dir=self.layout.region_dir(name), port=port, workers=self.workers,
-                                   region=name, **self.region_settings)
+        settings = ServiceSettings.model_validate({
+            **self.region_settings, "data_dir": self.layout.region_dir(name), "port": port,
+            "workers": self.workers, "region": name})
         env = {**os.environ, ENV_VAR: settings.to_env(), CONTROL_STATE_ENV: str(state_file)}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH")) if p)
         return RegionProcess(name, [sys.executable, "-m", "service.regions.region_server"], port=port, env=env,
@@ -244,3 +246,28 @@ class _NoCapture:
 
 def _no_signal_capture() -> _NoCapture:
     return _NoCapture()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m service.regions.supervisor`: what `hanbit-drill serve` runs. Region settings not given
+    as flags come from the environment (`service.settings.ENV_VAR`), as ServiceProcess passes them."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m service.regions.supervisor")
+    parser.add_argument("--data-dir", type=Path)
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--regions", type=int, default=1, choices=(1, 2))
+    args = parser.parse_args(argv)
+    base = ServiceSettings.from_env()
+    supervisor = Supervisor(args.data_dir or base.data_dir, port=base.port if args.port is None else args.port,
+                            workers=args.workers or base.workers, regions=args.regions,
+                            region_settings=base.model_dump(exclude={"data_dir", "port", "workers", "region"}))
+    supervisor.run(on_ready=lambda ready: print(json.dumps({"url": ready.url, "control_url": ready.control_url}),
+                                                flush=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
