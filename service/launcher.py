@@ -34,9 +34,17 @@ class ServiceProcess:
         workers: int = 2,
         store: StoreKind = StoreKind.SQLITE,
         region: str = "ap-northeast-2",
+        regions: int = 1,
         **settings: Any,
     ) -> None:
-        """`settings`: any other ServiceSettings field (e.g. signin_lockout_s, token_ttl_s)."""
+        """`settings`: any other ServiceSettings field (e.g. signin_lockout_s, token_ttl_s).
+
+        `regions` is accepted for the harness's BundledTarget; this instance serves one region
+        (the second region, replication and failover come with the control plane).
+        """
+        if not 1 <= regions <= 2:
+            raise ValueError("regions must be 1 or 2")
+        self.regions = regions
         self.settings = ServiceSettings(
             data_dir=Path(data_dir).resolve(), port=port, workers=workers, store=store, region=region,
             **settings,

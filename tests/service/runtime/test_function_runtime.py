@@ -1,0 +1,109 @@
+"""The invocation seam: FunctionRuntime turns handler failures into API Gateway's 502."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import orjson
+import pytest
+
+from service.runtime.function import FunctionConfig, FunctionRuntime, LambdaContext
+
+
+class _Code:
+    def __init__(self, handler) -> None:
+        self.handler = handler
+        self.loaded_with: FunctionConfig | None = None
+        self.closed = False
+
+    def load(self, config: FunctionConfig):
+        self.loaded_with = config
+        return self.handler
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _event() -> dict:
+    return {"httpMethod": "GET", "resource": "/x", "requestContext": {"requestId": "req-1"}}
+
+
+def _invoke(runtime: FunctionRuntime):
+    return asyncio.run(runtime.invoke(_event()))
+
+
+def test_handler_gets_event_and_a_lambda_context() -> None:
+    seen = {}
+
+    def handler(event, context: LambdaContext):
+        seen.update(
+            request_id=context.aws_request_id, name=context.function_name, version=context.function_version,
+            arn=context.invoked_function_arn, remaining=context.get_remaining_time_in_millis(),
+            table=context.config.env()["TABLE_NAME"], memory=context.memory_limit_in_mb,
+        )
+        return {"statusCode": 200, "headers": {}, "body": "{}"}
+
+    config = FunctionConfig(version="7", timeout_s=3, table_name="todos-restored", memory_mb=512)
+    code = _Code(handler)
+    runtime = FunctionRuntime(code, config)
+    assert code.loaded_with is config  # the init phase ran with the version's configuration
+    invocation = _invoke(runtime)
+    assert invocation.response["statusCode"] == 200 and invocation.error is None
+    assert seen["request_id"] == "req-1" and (seen["name"], seen["version"]) == ("todo-api", "7")
+    assert seen["arn"].endswith(":function:todo-api:7") and 0 < seen["remaining"] <= 3000
+    assert (seen["table"], seen["memory"]) == ("todos-restored", 512)
+    runtime.close()
+    assert code.closed
+
+
+def test_unhandled_exception_is_502_function_error_with_its_name() -> None:
+    def handler(event, context):
+        raise KeyError("title")
+
+    invocation = _invoke(FunctionRuntime(_Code(handler), FunctionConfig()))
+    assert invocation.response["statusCode"] == 502
+    error = orjson.loads(invocation.response["body"])["error"]
+    assert error["code"] == "function_error" and "KeyError" in error["message"]
+    assert invocation.error is not None and invocation.error.name == "KeyError"
+
+
+@pytest.mark.parametrize("bad", [None, "ok", {"body": "{}"}, {"statusCode": "200"}])
+def test_malformed_proxy_response_is_502(bad) -> None:
+    invocation = _invoke(FunctionRuntime(_Code(lambda e, c: bad), FunctionConfig()))
+    assert invocation.response["statusCode"] == 502
+    assert invocation.error is not None and invocation.error.name == "MalformedProxyResponse"
+
+
+def test_blocking_code_runs_in_the_executor_not_on_the_loop() -> None:
+    import threading
+
+    threads = []
+
+    def handler(event, context):
+        threads.append(threading.current_thread().name)
+        return {"statusCode": 200, "headers": {}, "body": ""}
+
+    with ThreadPoolExecutor(1, thread_name_prefix="fn") as pool:
+        _invoke(FunctionRuntime(_Code(handler), FunctionConfig(), executor=pool))
+    _invoke(FunctionRuntime(_Code(handler), FunctionConfig()))
+    assert threads[0].startswith("fn") and threads[1] == threading.main_thread().name
+
+
+def test_slow_sign_in_does_not_block_other_requests(client_for, tmp_path) -> None:
+    """scrypt at a high cost runs in the auth pool: a health check answers while it hashes."""
+    from service.settings import ServiceSettings
+
+    client = client_for(ServiceSettings(data_dir=tmp_path / "d", password_cost_log2=16))
+
+    async def scenario():
+        slow = asyncio.ensure_future(
+            client.http.post("/auth/signup", json={"username": "alice", "password": "long-password"}))
+        await asyncio.sleep(0.01)
+        health = await client.http.get("/health")
+        signup_pending = not slow.done()
+        return health, signup_pending, await slow
+
+    health, signup_pending, signup = client.loop.run_until_complete(scenario())
+    assert health.status_code == 200 and signup.status_code == 201
+    assert signup_pending  # health was answered before the sign-up finished hashing
