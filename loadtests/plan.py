@@ -47,6 +47,12 @@ class Weights(BaseModel):
     update: float = Field(10, ge=0, description="update the title or complete the todo")
     delete: float = Field(5, ge=0)
 
+    @model_validator(mode="after")
+    def _some_weight(self) -> Self:
+        if self.create + self.list + self.get + self.update + self.delete <= 0:
+            raise ValueError("at least one journey weight must be positive")
+        return self
+
 
 class LoadPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -54,14 +60,22 @@ class LoadPlan(BaseModel):
     model: LoadModel = LoadModel.OPEN
     rps: float | None = Field(None, gt=0, description="open model: arrivals per second")
     users: int | None = Field(None, gt=0, description="closed model: concurrent users")
-    think_time_s: float = Field(1.0, ge=0, description="closed model: pause between a user's requests")
+    think_time_s: float = Field(
+        1.0,
+        ge=0,
+        description="closed model: mean time between the starts of a user's requests (randomised 0.5-1.5x, "
+        "never two at once), so the planned rate is users / think_time_s",
+    )
     shape: Shape = Field(default_factory=Shape)
     duration_s: float = Field(60.0, gt=0, description="how long the load runs unless stopped earlier")
     weights: Weights = Field(default_factory=Weights)
     workers: int = Field(1, ge=1, le=64, description="Locust worker processes on this machine")
     accounts: int = Field(50, ge=1, description="pre-created test accounts shared by the simulated users")
     signin_storm: bool = Field(False, description="every simulated user signs in itself (a load test of auth)")
-    request_timeout_s: float = Field(5.0, gt=0)
+    request_timeout_s: float = Field(5.0, gt=0, description="deadline of a request, counted from its intended send time")
+    connections: int = Field(
+        64, ge=1, le=10_000, description="HTTP keep-alive connections per worker, shared by its simulated users"
+    )
 
     @model_validator(mode="after")
     def _rate_or_users(self) -> Self:

@@ -63,7 +63,6 @@ class LoadRunner:
         remote_workers: int = 0,
         master_bind: str = "127.0.0.1",
         master_port: int = 0,
-        connections: int = 64,
     ) -> None:
         if not target_url.startswith("http://"):
             raise InvalidInputError(f"target must be an http:// URL, not {target_url!r}")
@@ -74,7 +73,6 @@ class LoadRunner:
         self._remote_workers = remote_workers
         self._master_bind = master_bind
         self._master_port = master_port
-        self._connections = connections
         self._procs: list[subprocess.Popen[bytes]] = []
         self._logs: list[object] = []
         self._queue: queue.Queue[object] = queue.Queue()
@@ -106,7 +104,7 @@ class LoadRunner:
         signed = pool.prepare(sign_in=not self.plan.signin_storm)
         self._accounts = [Account(username=a.username, password=a.password) for a in signed]
         session = LoadSession(
-            run_id=pool.run_id, target_url=self.target_url, plan=self.plan, accounts=signed, connections=self._connections
+            run_id=pool.run_id, target_url=self.target_url, plan=self.plan, accounts=signed
         )
         session_file = session.write(self.run_dir)
         port = self._master_port or free_port(self._master_bind)

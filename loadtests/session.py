@@ -40,7 +40,6 @@ class LoadSession(BaseModel):
     target_url: str
     plan: LoadPlan
     accounts: list[SignedInAccount]
-    connections: int = Field(64, ge=1, description="HTTP connections per worker, shared by its users")
 
     def write(self, run_dir: Path) -> Path:
         path = run_dir / SESSION_FILE

@@ -1,0 +1,206 @@
+"""`hanbit-drill load` (run load alone, live progress, summary) and `hanbit-drill worker` (join a master)."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from loadtests.plan import LoadModel, LoadPlan, ShapeKind
+from loadtests.records import SecondSample
+from loadtests.runner import LoadRunner, locust_command
+from loadtests.summary import LoadSummary
+from scenarios.durations import parse_duration
+from scenarios.errors import InvalidInputError, TargetError
+
+DEFAULT_MASTER_PORT = 5557  # Locust's own default
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    load = subparsers.add_parser(
+        "load",
+        help="run load alone against a target and print a summary",
+        description="Drive the todo journeys at a fixed rate (--rps, open model) or with a population of "
+        "users (--users, closed model), show each second live and print a summary. Without --target the "
+        "bundled service is started on 127.0.0.1 for the run.",
+    )
+    level = load.add_mutually_exclusive_group()
+    level.add_argument("--rps", type=float, help="open model: arrivals per second")
+    level.add_argument("--users", type=int, help="closed model: concurrent simulated users")
+    load.add_argument("--think-time", help="closed model: mean time between a user's requests (default 1s)")
+    load.add_argument("--duration", default=None, help="how long, e.g. 60s, 5m (default 60s)")
+    load.add_argument("--shape", choices=[k.value for k in ShapeKind], help="load shape (default constant)")
+    load.add_argument("--target", help="base URL of the todo API (default: start the bundled service)")
+    load.add_argument("--workers", type=int, help="Locust worker processes on this machine (default 1)")
+    load.add_argument("--accounts", type=int, help="size of the pre-created account pool (default 50)")
+    load.add_argument("--timeout", help="request deadline from its intended send time (default 5s)")
+    load.add_argument("--signin-storm", action="store_true", help="every simulated user signs in itself")
+    load.add_argument("--plan", type=Path, help="YAML/JSON file with a `load:` block (flags override it)")
+    load.add_argument("--json", type=Path, help="write the summary as JSON to this file")
+    load.add_argument("--run-dir", type=Path, help="where the stream, ledger and logs go (default: a temp dir)")
+    load.add_argument("--remote-workers", type=int, default=0, help="also wait for this many `worker` processes")
+    load.add_argument("--master-bind", default="127.0.0.1", help="address remote workers connect to")
+    load.add_argument("--master-port", type=int, default=0, help="port for workers (default: a free one)")
+    load.set_defaults(func=run_load)
+
+    worker = subparsers.add_parser(
+        "worker",
+        help="join a running `load` (or drill) as extra Locust worker processes",
+        description="Start Locust workers on this machine that join the master of a running load test "
+        "(see docs/load.md). The master hands them the plan, target and accounts.",
+    )
+    worker.add_argument("--master", required=True, help="host of the machine running `hanbit-drill load`")
+    worker.add_argument("--master-port", type=int, default=DEFAULT_MASTER_PORT)
+    worker.add_argument("--processes", type=int, default=1, help="worker processes to start here")
+    worker.set_defaults(func=run_worker)
+
+
+def _seconds(flag: str, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise InvalidInputError(f"{flag}: {exc}") from None
+
+
+def plan_from_args(args: argparse.Namespace) -> LoadPlan:
+    base: dict[str, Any] = {}
+    if args.plan is not None:
+        try:
+            raw = yaml.safe_load(args.plan.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise InvalidInputError(f"--plan {args.plan}: {exc}") from None
+        base = raw.get("load", raw) if isinstance(raw, dict) else {}
+        if not isinstance(base, dict):
+            raise InvalidInputError(f"--plan {args.plan}: expected a mapping (a `load:` block)")
+    flags: dict[str, Any] = {
+        "duration_s": _seconds("--duration", args.duration),
+        "think_time_s": _seconds("--think-time", args.think_time),
+        "request_timeout_s": _seconds("--timeout", args.timeout),
+        "workers": args.workers,
+        "accounts": args.accounts,
+    }
+    if args.rps is not None:
+        flags |= {"model": LoadModel.OPEN, "rps": args.rps}
+    elif args.users is not None:
+        flags |= {"model": LoadModel.CLOSED, "users": args.users}
+    elif args.plan is None:
+        raise InvalidInputError("give --rps (open model) or --users (closed model)")
+    if args.signin_storm:
+        flags["signin_storm"] = True
+    merged = {**base, **{k: v for k, v in flags.items() if v is not None}}
+    if args.shape is not None:
+        merged["shape"] = {**(merged.get("shape") or {}), "kind": args.shape}
+    try:
+        return LoadPlan.model_validate(merged)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'load'}: {e['msg']}" for e in exc.errors())
+        raise InvalidInputError(f"load: {problems}") from None
+
+
+def run_load(args: argparse.Namespace) -> int:
+    plan = plan_from_args(args)
+    if args.remote_workers < 0:
+        raise InvalidInputError("--remote-workers must not be negative")
+    console = Console(stderr=True)
+    with ExitStack() as stack:
+        run_dir = args.run_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hanbit-load-")))
+        target = args.target or _start_bundled(stack, run_dir / "service", console)
+        runner = LoadRunner(
+            target,
+            plan,
+            run_dir,
+            remote_workers=args.remote_workers,
+            master_bind=args.master_bind,
+            master_port=args.master_port,
+        )
+        stack.callback(runner.stop)
+        console.print(f"load: {_describe(plan)} against {target} (run dir {run_dir})")
+        runner.start()
+        start = runner.start_epoch or time.time()
+        for sample in runner.samples():
+            console.print(_progress_line(sample, start), highlight=False)
+        summary = runner.wait(30)
+        Console().print(_summary_table(summary))
+        if args.json is not None:
+            args.json.write_text(summary.model_dump_json(indent=2) + "\n")
+        if runner.late:
+            console.print(f"[yellow]{runner.late} results arrived after their second was closed[/]")
+    return 0
+
+
+def _start_bundled(stack: ExitStack, data_dir: Path, console: Console) -> str:
+    try:
+        from service.launcher import ServiceProcess
+    except ImportError:  # pragma: no cover - the service package is part of the project
+        raise InvalidInputError("no --target given and the bundled service is not available") from None
+    svc = ServiceProcess(data_dir, port=0, workers=2)
+    url = svc.start()
+    stack.callback(svc.stop)
+    console.print(f"started the bundled service at {url}")
+    return url
+
+
+def _describe(plan: LoadPlan) -> str:
+    level = f"{plan.rps:g} RPS (open)" if plan.model is LoadModel.OPEN else f"{plan.users} users (closed)"
+    return f"{level}, {plan.shape.kind.value} shape, {plan.duration_s:g} s, {plan.workers} worker(s)"
+
+
+def _progress_line(s: SecondSample, start: float) -> str:
+    errors = f"{s.error_rate * 100:5.1f}%"
+    kinds = ", ".join(f"{k} {n}" for k, n in s.failures.items())
+    gen = f"gen cpu {s.generator.cpu_percent:3.0f}% lag {s.generator.loop_lag_ms:4.0f} ms"
+    flag = " [bold red]GENERATOR SATURATED[/]" if s.generator.saturated else ""
+    users = f" users {s.users}" if s.users else ""
+    return (
+        f"{s.t - start:5.0f}s  {s.requests:6d} req  p90 {s.p90_ms:8.1f} ms  p99 {s.p99_ms:8.1f} ms  "
+        f"errors {errors}{' (' + kinds + ')' if kinds else ''}{users}  {gen}{flag}"
+    )
+
+
+def _summary_table(summary: LoadSummary) -> Table:
+    table = Table(title="load summary", show_header=False)
+    target = "-" if summary.target_rps is None else f"{summary.target_rps:.1f}"
+    rows = [
+        ("achieved / target RPS", f"{summary.achieved_rps:.1f} / {target}"),
+        ("users", "-" if summary.users is None else str(summary.users)),
+        ("requests", str(summary.requests)),
+        ("p50 / p90 / p95 / p99 / max ms", " / ".join(f"{v:.1f}" for v in (
+            summary.p50_ms, summary.p90_ms, summary.p95_ms, summary.p99_ms, summary.max_ms))),
+        ("error rate", f"{summary.error_rate * 100:.2f} %"),
+        ("failures", ", ".join(f"{k}: {n}" for k, n in summary.failures.items()) or "none"),
+        ("todos created / s, completion rate", f"{summary.todos_created_per_s:.1f}, {summary.completion_rate * 100:.1f} %"),
+        ("generator max CPU / loop lag", f"{summary.generator_max_cpu_percent:.0f} % / {summary.generator_max_loop_lag_ms:.0f} ms"),
+        ("generator saturated", f"{'YES' if summary.generator_saturated else 'no'} ({summary.saturated_seconds} s)"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    if args.processes < 1:
+        raise InvalidInputError("--processes must be at least 1")
+    cmd = locust_command("--worker", "--master-host", args.master, "--master-port", str(args.master_port))
+    procs = [subprocess.Popen(cmd, stdin=subprocess.DEVNULL) for _ in range(args.processes)]
+    try:
+        codes = [p.wait() for p in procs]
+    except KeyboardInterrupt:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(10)
+        raise
+    if any(codes):
+        raise TargetError(f"worker processes exited with {codes}; could the master at {args.master} be reached?")
+    return 0

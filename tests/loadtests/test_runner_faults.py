@@ -1,0 +1,86 @@
+"""What the load sees when the target misbehaves: a stall, error responses, a dead port."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from loadtests.plan import LoadPlan
+from loadtests.records import SecondSample, WriteOutcome
+from loadtests.runner import LoadRunner, free_port
+from scenarios.errors import TargetError
+
+if TYPE_CHECKING:
+    from conftest import FakeService
+
+
+def at(runner: LoadRunner, offset: float) -> None:
+    assert runner.start_epoch is not None
+    time.sleep(max(runner.start_epoch + offset - time.time(), 0))
+
+
+def collect(runner: LoadRunner) -> dict[int, SecondSample]:
+    samples = {s.t: s for s in runner.samples()}
+    runner.wait(30)
+    return samples
+
+
+def test_open_model_bills_a_stall_to_the_seconds_it_hit(fake_service: FakeService, tmp_path: Path) -> None:
+    """No coordinated omission: arrivals keep their schedule while the target stalls for 2 s, so the
+    stalled seconds carry their full count with latencies up to the stall, not a dip then a burst."""
+    runner = LoadRunner(fake_service.url, LoadPlan(model="open", rps=40, duration_s=6, accounts=2), tmp_path)
+    try:
+        runner.start()
+        at(runner, 2.0)
+        fake_service.stall(2.0)
+        samples = collect(runner)
+    finally:
+        runner.stop()
+    t0 = int(runner.start_epoch or 0)
+    before, stall_1, stall_2, after = samples[t0 + 1], samples[t0 + 2], samples[t0 + 3], samples[t0 + 5]
+    assert [s.requests for s in samples.values()] == [40] * 6
+    assert before.p90_ms < 500 and after.p90_ms < 500
+    # Sent during the first stalled second, answered when the stall ended: 1 to 2 s late.
+    assert stall_1.p50_ms > 1000 and stall_1.max_ms > 1500
+    assert stall_2.max_ms > 500
+    assert all(not s.failures for s in samples.values())
+
+
+def test_failures_are_classified_and_ledgered(fake_service: FakeService, tmp_path: Path) -> None:
+    runner = LoadRunner(fake_service.url, LoadPlan(model="open", rps=40, duration_s=5, accounts=2), tmp_path)
+    try:
+        runner.start()
+        at(runner, 1.0)
+        fake_service.fail(503, 1.0)
+        at(runner, 3.0)
+        fake_service.kill()
+        killed_at = time.time()
+        samples = collect(runner)
+    finally:
+        runner.stop()
+    failures: dict[str, int] = {}
+    for s in samples.values():
+        for kind, n in s.failures.items():
+            failures[kind] = failures.get(kind, 0) + n
+    assert set(failures) == {"http_503", "connection_refused"}
+    assert 20 <= failures["http_503"] <= 60  # about one second of 40 RPS
+    assert failures["connection_refused"] >= 40  # the last two seconds
+    assert sum(s.requests for s in samples.values()) == 200  # failures are requests too
+
+    records = runner.ledger_records()
+    by_status = {(r.outcome, r.status) for r in records}
+    assert (WriteOutcome.FAILED, 503) in by_status
+    assert (WriteOutcome.FAILED, None) in by_status  # refused: never reached the service
+    assert all(r.outcome is not WriteOutcome.ACKNOWLEDGED for r in records if r.sent_at > killed_at + 0.5)
+    assert runner.summary().error_rate > 0.2
+
+
+def test_unreachable_target_is_a_target_error(tmp_path: Path) -> None:
+    runner = LoadRunner(f"http://127.0.0.1:{free_port()}", LoadPlan(model="open", rps=5, duration_s=1), tmp_path)
+    with pytest.raises(TargetError, match="cannot reach"):
+        runner.start()
+    runner.stop()  # nothing started; stop is still safe
+    assert not list(tmp_path.glob("locust-*.log"))
