@@ -95,3 +95,13 @@ def test_plan_with_a_bad_name_exits_2(capsys) -> None:
     assert main(["plan", "lambda", "--file", str(VALID)]) == 2
     err = capsys.readouterr().err
     assert err == "hanbit-drill: unknown scenario 'lambda' (did you mean 'lambda-failure'?); the file has: lambda-failure, negative-control, local-only\n"
+
+
+def test_shipped_file_validates_against_the_real_providers(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    pytest.importorskip("chaos.local.provider")
+    pytest.importorskip("chaos.aws.provider")
+    monkeypatch.setitem(provider._REGISTRY, "bundled", "chaos.local.provider:LocalProvider")
+    monkeypatch.setitem(provider._REGISTRY, "aws", "chaos.aws.provider:AwsProvider")
+    assert main(["validate", str(SHIPPED)]) == 0, capsys.readouterr().err
+    assert main(["plan", "lambda-failure", "--file", str(SHIPPED)]) == 0
+    assert "(operations not shown" not in capsys.readouterr().out  # the real provider plans without I/O
