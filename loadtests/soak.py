@@ -1,0 +1,270 @@
+"""Soak: a long constant load, judged for drift (latency, errors) and memory growth of the service.
+
+The run after a warm-up is cut into equal windows; drift is the change from the first window to the
+last (and the least-squares trend over all of them, per hour). Memory is the resident set (RSS) of
+the bundled service's processes (its supervisor and every child, summed), sampled by psutil once a
+second; growth is the change from the median of the first window to the median of the last, so a
+single garbage-collection spike does not count. A change is flagged only if it is both relative
+(`*_drift`) and absolute (`min_*`): 3 -> 4 ms is +33 % of nothing.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import psutil
+from pydantic import BaseModel, ConfigDict, Field
+
+from loadtests.plan import LoadPlan, Shape, ShapeKind
+from loadtests.records import SecondSample
+from loadtests.runner import LoadRunner
+from verify.slo import Slo
+from verify.windows import WindowStats, index_series, window_stats
+
+_MB = 1024 * 1024
+
+
+class SoakConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    load: LoadPlan = Field(description="the constant load (its shape is forced to constant)")
+    warmup_s: float | None = Field(None, ge=0, description="not judged; default a tenth of the run, at most 60 s")
+    windows: int = Field(10, ge=2, le=1000, description="equal windows the judged run is cut into")
+    slo: Slo = Field(default_factory=Slo)
+    latency_drift: float = Field(0.10, ge=0, description="flag p90/p95 rising by more than this share...")
+    min_latency_ms: float = Field(5.0, ge=0, description="...and by at least this much")
+    error_drift: float = Field(0.01, ge=0, description="flag the error rate rising by more than this (absolute)")
+    memory_growth: float = Field(0.10, ge=0, description="flag RSS growing by more than this share...")
+    min_memory_mb: float = Field(10.0, ge=0, description="...and by at least this many MB")
+    rss_interval_s: float = Field(1.0, gt=0)
+
+    @property
+    def warmup(self) -> float:
+        if self.warmup_s is not None:
+            return self.warmup_s
+        return min(round(self.load.duration_s / 10), 60)
+
+
+class RssPoint(BaseModel):
+    t: float  # epoch seconds
+    rss_mb: float
+    processes: int
+
+
+class SoakWindow(BaseModel):
+    start_t: int
+    end_t: int  # exclusive
+    requests: int
+    achieved_rps: float
+    p50_ms: float
+    p90_ms: float
+    p95_ms: float
+    p99_ms: float
+    error_rate: float
+    rss_mb: float | None = None  # median over the window
+
+
+class MemoryGrowth(BaseModel):
+    first_mb: float  # median of the first window
+    last_mb: float  # median of the last window
+    peak_mb: float
+    growth_mb: float
+    growth_pct: float
+    trend_mb_per_h: float
+    points: list[RssPoint]
+
+
+class SoakResult(BaseModel):
+    run_id: str
+    target: str
+    started_at: float
+    finished_at: float
+    model: str
+    rps: float | None
+    users: int | None
+    duration_s: float  # planned
+    warmup_s: float
+    seconds: int  # judged seconds measured
+    overall: SoakWindow
+    peak_users: int
+    generator_saturated_seconds: int
+    windows: list[SoakWindow]
+    p90_drift_pct: float | None
+    p95_drift_pct: float | None
+    error_rate_drift: float  # last - first, absolute
+    p95_trend_ms_per_h: float
+    memory: MemoryGrowth | None = Field(None, description="None when the service's processes are not visible")
+    flags: list[str] = Field(default_factory=list)
+    slo_violations: list[str] = Field(default_factory=list)
+
+    @property
+    def first(self) -> SoakWindow:
+        return self.windows[0]
+
+    @property
+    def last(self) -> SoakWindow:
+        return self.windows[-1]
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.flags)
+
+
+def slope_per_hour(points: Sequence[tuple[float, float]]) -> float:
+    """Least-squares slope of (epoch seconds, value) points, per hour; 0 with fewer than two times."""
+    if len({x for x, _ in points}) < 2:
+        return 0.0
+    mx = statistics.fmean(x for x, _ in points)
+    my = statistics.fmean(y for _, y in points)
+    num = sum((x - mx) * (y - my) for x, y in points)
+    den = sum((x - mx) ** 2 for x, _ in points)
+    return num / den * 3600.0
+
+
+def _change(first: float, last: float) -> float | None:
+    return (last - first) / first if first > 0 else None
+
+
+def analyze_soak(series: Sequence[SecondSample], start_t: int, end_t: int, rss: Sequence[RssPoint],
+                 config: SoakConfig, *, run_id: str = "", target: str = "local", started_at: float = 0.0,
+                 finished_at: float = 0.0) -> SoakResult:
+    """Judge the seconds `[start_t + warmup, end_t)` of a soak run and the RSS points sampled during it."""
+    by_t = index_series(series)
+    judged_start = min(start_t + int(round(config.warmup)), end_t)
+    span = end_t - judged_start
+    n = max(1, min(config.windows, span))
+    bounds = [judged_start + (span * i) // n for i in range(n + 1)]
+
+    def window(a: int, b: int) -> tuple[SoakWindow, WindowStats]:
+        stats = window_stats(by_t, config.slo, a, b)
+        inside = [p.rss_mb for p in rss if a <= p.t < b]
+        return SoakWindow(start_t=a, end_t=b, requests=stats.requests, achieved_rps=stats.achieved_rps,
+                          p50_ms=stats.p50_ms, p90_ms=stats.p90_ms, p95_ms=stats.p95_ms, p99_ms=stats.p99_ms,
+                          error_rate=stats.error_rate, rss_mb=statistics.median(inside) if inside else None), stats
+
+    windows = [window(bounds[i], bounds[i + 1])[0] for i in range(n)]
+    overall, overall_stats = window(judged_start, end_t)
+    # Judged on merged percentiles and errors; per-second availability is a monthly promise, not a soak's.
+    slo = config.slo.model_copy(update={"availability": 0.0})
+    first, last = windows[0], windows[-1]
+    flags: list[str] = []
+    drift: dict[str, float | None] = {}
+    for label in ("p90", "p95"):
+        a, b = getattr(first, f"{label}_ms"), getattr(last, f"{label}_ms")
+        drift[label] = _change(a, b)
+        if b > a * (1 + config.latency_drift) and b - a >= config.min_latency_ms:
+            flags.append(f"{label} drifted {a:.0f} -> {b:.0f} ms (+{(b - a) / a:.0%})" if a else
+                         f"{label} drifted {a:.0f} -> {b:.0f} ms")
+    error_drift = last.error_rate - first.error_rate
+    if error_drift > config.error_drift:
+        flags.append(f"error rate drifted {first.error_rate:.2%} -> {last.error_rate:.2%}")
+    memory = _memory(rss, first, last, judged_start, end_t)
+    if memory is not None and memory.growth_mb >= config.min_memory_mb and memory.growth_pct > config.memory_growth:
+        flags.append(f"service memory grew {memory.first_mb:.0f} -> {memory.last_mb:.0f} MB (+{memory.growth_pct:.0%})")
+    judged = [by_t[t] for t in range(judged_start, end_t) if t in by_t]
+    return SoakResult(
+        run_id=run_id, target=target, started_at=started_at, finished_at=finished_at,
+        model=config.load.model.value, rps=config.load.rps, users=config.load.users,
+        duration_s=config.load.duration_s, warmup_s=judged_start - start_t, seconds=span, overall=overall,
+        peak_users=max((s.users for s in series), default=0),
+        generator_saturated_seconds=sum(s.generator.saturated for s in judged), windows=windows,
+        p90_drift_pct=drift["p90"], p95_drift_pct=drift["p95"], error_rate_drift=error_drift,
+        p95_trend_ms_per_h=slope_per_hour([((w.start_t + w.end_t) / 2, w.p95_ms) for w in windows if w.requests]),
+        memory=memory, flags=flags, slo_violations=overall_stats.violations(slo),
+    )
+
+
+def _memory(rss: Sequence[RssPoint], first: SoakWindow, last: SoakWindow, start: int, end: int) -> MemoryGrowth | None:
+    if first.rss_mb is None or last.rss_mb is None:
+        return None
+    points = [p for p in rss if start <= p.t < end]
+    growth = last.rss_mb - first.rss_mb
+    return MemoryGrowth(
+        first_mb=first.rss_mb, last_mb=last.rss_mb, peak_mb=max(p.rss_mb for p in points), growth_mb=growth,
+        growth_pct=growth / first.rss_mb if first.rss_mb else 0.0,
+        trend_mb_per_h=slope_per_hour([(p.t, p.rss_mb) for p in points]), points=points,
+    )
+
+
+class RssSampler:
+    """Samples the summed RSS of a process and all its descendants in a background thread."""
+
+    def __init__(self, pid: int, interval_s: float = 1.0) -> None:
+        self.pid = pid
+        self.interval_s = interval_s
+        self.points: list[RssPoint] = []
+        self._halt = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def sample(self) -> RssPoint | None:
+        try:
+            root = psutil.Process(self.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return None
+        total, count = 0, 0
+        for proc in procs:
+            try:
+                total += proc.memory_info().rss
+                count += 1
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue  # a worker restarting between the listing and the read
+        return RssPoint(t=time.time(), rss_mb=total / _MB, processes=count)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._halt.is_set():
+            point = self.sample()
+            if point is not None:
+                self.points.append(point)
+            self._halt.wait(self.interval_s)
+
+    def stop(self) -> list[RssPoint]:
+        self._halt.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        return list(self.points)
+
+
+class Soak:
+    """Runs a soak against `target_url`; `service_pid` (bundled service) enables the memory check."""
+
+    def __init__(self, target_url: str, config: SoakConfig, run_dir: Path | str, *, target: str = "local",
+                 service_pid: int | None = None) -> None:
+        self.target_url = target_url
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.target = target
+        self.service_pid = service_pid
+        self.series: list[SecondSample] = []
+
+    def run(self) -> SoakResult:
+        started = time.time()
+        plan = self.config.load.model_copy(update={"shape": Shape(kind=ShapeKind.CONSTANT)})
+        sampler = RssSampler(self.service_pid, self.config.rss_interval_s) if self.service_pid else None
+        runner = LoadRunner(self.target_url, plan, self.run_dir)
+        try:
+            if sampler is not None:
+                sampler.start()
+            runner.start()
+            for sample in runner.samples():
+                self.series.append(sample)
+            runner.wait(30)
+        finally:
+            runner.stop()
+            rss = sampler.stop() if sampler is not None else []
+        start = runner.start_epoch or started
+        end_t = int(start + plan.duration_s)
+        return analyze_soak(
+            self.series, int(start), end_t, rss, self.config,
+            run_id=time.strftime("%Y%m%d-%H%M%S", time.gmtime(started)) + "-" + uuid.uuid4().hex[:6],
+            target=self.target, started_at=started, finished_at=time.time(),
+        )
