@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chaos.aws.context import AwsContext
+from chaos.aws.context import AwsContext, api
 from scenarios.errors import ProviderError
 
 # Fields whose difference between $LATEST and the alias version would leak into a published variant.
@@ -69,6 +69,21 @@ class FunctionChanges:
             if variables != env_vars(now):
                 params["Environment"] = {"Variables": variables}
         return params
+
+
+def publish_plan(function: str, alias: str, update: dict[str, object], description: str,
+                 restore: dict[str, object] | None = None) -> list[str]:
+    """Plan lines of `LambdaFunction.publish_variant` followed by the alias move callers make."""
+    lines = [
+        api("lambda", "GetAlias", FunctionName=function, Name=alias),
+        api("lambda", "GetFunctionConfiguration", FunctionName=function)
+        + "  ($LATEST and Qualifier=<current>: refuse if $LATEST differs from what the alias serves)",
+        api("lambda", "UpdateFunctionConfiguration", FunctionName=function, **update),
+        api("lambda", "PublishVersion", FunctionName=function, Description=description, CodeSha256="<$LATEST>"),
+    ]
+    if restore is not None:
+        lines.append(api("lambda", "UpdateFunctionConfiguration", FunctionName=function, **restore))
+    return lines
 
 
 def env_vars(config: dict[str, Any]) -> dict[str, str]:

@@ -15,7 +15,7 @@ from pydantic import JsonValue
 from chaos.actions import ActionCall, Percentage, ReservedConcurrency
 from chaos.aws.checks import function_problems, guarded, publish_problems
 from chaos.aws.context import ActionHandler, api
-from chaos.aws.function import FunctionChanges, LambdaFunction
+from chaos.aws.function import FunctionChanges, LambdaFunction, publish_plan
 from chaos.provider import Undo
 from scenarios.errors import ProviderError
 
@@ -112,14 +112,12 @@ class BadVersionFault(ActionHandler):
         fn, alias, share = self.target.function, self.target.alias, self.share(call)
         route = ({"FunctionVersion": "<bad>", "RoutingConfig": {}} if share >= 1 else
                  {"FunctionVersion": "<current>", "RoutingConfig": {"<bad>": round(share, 4)}})
+        publish = publish_plan(fn, alias, {"Handler": BAD_HANDLER}, f"{BAD_DESCRIPTION} ({alias} was <current>)",
+                               restore={"Handler": "<handler before>"})
         return [
-            "inject: " + api("lambda", "GetAlias", FunctionName=fn, Name=alias),
-            "inject: " + api("lambda", "GetFunctionConfiguration", FunctionName=fn) + "  ($LATEST and <current>: drift check)",
+            "inject: " + publish[0],
             "inject: " + api("ssm", "PutParameter", Name=self.marker(call), Value="<snapshot>"),
-            "inject: " + api("lambda", "UpdateFunctionConfiguration", FunctionName=fn, Handler=BAD_HANDLER),
-            "inject: " + api("lambda", "PublishVersion", FunctionName=fn,
-                             Description=f"{BAD_DESCRIPTION} ({alias} was <current>)"),
-            "inject: " + api("lambda", "UpdateFunctionConfiguration", FunctionName=fn, Handler="<handler before>"),
+            *("inject: " + line for line in publish[1:]),
             "inject: " + api("lambda", "UpdateAlias", FunctionName=fn, Name=alias, **route),
             "revert: " + api("lambda", "UpdateAlias", FunctionName=fn, Name=alias, FunctionVersion="<current>",
                              RoutingConfig="<before>") + "  (only if it still routes to <bad>)",

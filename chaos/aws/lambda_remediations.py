@@ -9,7 +9,7 @@ from pydantic import JsonValue
 from chaos.actions import ActionCall, Rollback, UpdateFunctionConfig
 from chaos.aws.checks import function_problems, guarded, publish_problems
 from chaos.aws.context import ActionHandler, api
-from chaos.aws.function import FunctionChanges, LambdaFunction
+from chaos.aws.function import FunctionChanges, LambdaFunction, publish_plan
 from chaos.provider import RemediationContext
 from scenarios.errors import ProviderError
 
@@ -126,9 +126,7 @@ class UpdateConfigRemediation(ActionHandler):
         changes, fn, alias = self._changes(call), self.target.function, self.target.alias
         update = {k: v for k, v in (("Timeout", changes.timeout_s), ("MemorySize", changes.memory_mb)) if v is not None}
         return [
-            "remediate: " + api("lambda", "GetFunctionConfiguration", FunctionName=fn) + "  ($LATEST and <current>: drift check)",
-            "remediate: " + api("lambda", "UpdateFunctionConfiguration", FunctionName=fn, **update),
-            "remediate: " + api("lambda", "PublishVersion", FunctionName=fn, Description="hanbit-drill update-config"),
+            *("remediate: " + line for line in publish_plan(fn, alias, update, "hanbit-drill update-config")),
             "remediate: " + api("lambda", "UpdateAlias", FunctionName=fn, Name=alias, FunctionVersion="<new>",
                                 RoutingConfig={}),
         ]

@@ -18,7 +18,7 @@ from pydantic import JsonValue
 from chaos.actions import ActionCall, RestoreTable
 from chaos.aws.checks import function_problems, guarded, publish_problems
 from chaos.aws.context import ActionHandler, api
-from chaos.aws.function import FunctionChanges, LambdaFunction, env_vars
+from chaos.aws.function import FunctionChanges, LambdaFunction, env_vars, publish_plan
 from chaos.provider import RemediationContext
 from scenarios.errors import ProviderError
 
@@ -144,10 +144,8 @@ class RestoreRemediation(ActionHandler):
         if params.repoint:
             var = self.ctx.settings.table_name_variable
             lines += [
-                api("lambda", "GetFunctionConfiguration", FunctionName=fn) + "  ($LATEST and <current>: drift check)",
-                api("lambda", "UpdateFunctionConfiguration", FunctionName=fn,
-                    Environment=f"<current variables with {var}={target}>"),
-                api("lambda", "PublishVersion", FunctionName=fn, Description=f"hanbit-drill repoint {var}={target}"),
+                *publish_plan(fn, self.target.alias, {"Environment": f"<current variables with {var}={target}>"},
+                              f"hanbit-drill repoint {var}={target}"),
                 api("lambda", "UpdateAlias", FunctionName=fn, Name=self.target.alias, FunctionVersion="<new>",
                     RoutingConfig={}),
             ]
