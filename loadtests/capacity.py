@@ -283,13 +283,9 @@ class CapacitySearch:
         by_t: dict[int, SecondSample] = {}
         try:
             runner.start()
-            for sample in runner.samples():
+            for sample in runner.samples():  # ends when the run has streamed its last second
                 by_t[sample.t] = sample
                 self.series.append(sample)
-            runner.wait(30)
-        except LoadError:
-            if not by_t:
-                raise
         finally:
             runner.stop()
         if runner.start_epoch is None:

@@ -255,9 +255,8 @@ class Soak:
             if sampler is not None:
                 sampler.start()
             runner.start()
-            for sample in runner.samples():
+            for sample in runner.samples():  # ends when the run has streamed its last second
                 self.series.append(sample)
-            runner.wait(30)
         finally:
             runner.stop()
             rss = sampler.stop() if sampler is not None else []
