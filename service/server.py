@@ -122,6 +122,7 @@ class ServiceServer:
             access_log=False,
             log_level="warning",
             server_header=False,
+            proxy_headers=False,  # loopback, no proxy in front: skip the X-Forwarded-* middleware
             timeout_keep_alive=settings.keep_alive_s,
             timeout_graceful_shutdown=5,
             backlog=BACKLOG,

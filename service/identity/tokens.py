@@ -23,7 +23,7 @@ class TokenInvalid(Exception):
     """The token cannot be used; the message says why (expired, bad signature, ...)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Claims:
     sub: str
     username: str
@@ -33,8 +33,13 @@ class Claims:
     iss: str
 
     def as_dict(self) -> dict[str, object]:
-        return {"sub": self.sub, "username": self.username, "jti": self.jti,
-                "iat": self.iat, "exp": self.exp, "iss": self.iss}
+        """A fresh dict of the claims (the shape of `requestContext.authorizer.claims`)."""
+        cached = self.__dict__.get("_dict")
+        if cached is None:
+            cached = {"sub": self.sub, "username": self.username, "jti": self.jti,
+                      "iat": self.iat, "exp": self.exp, "iss": self.iss}
+            object.__setattr__(self, "_dict", cached)  # built once per verified token
+        return cached.copy()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import itertools
 import logging
 import time
@@ -82,6 +83,10 @@ class Gateway:
         self._housekeeping = asyncio.get_running_loop().create_task(self._keep_house())
         for hook in self._startup_hooks:
             hook()
+        # Everything built so far lives as long as the worker: keep it out of the collector's
+        # full passes, which would otherwise rescan all modules' objects every few hundred requests.
+        gc.collect()
+        gc.freeze()
 
     async def shutdown(self) -> None:
         if self._housekeeping is not None:
@@ -190,7 +195,7 @@ class Gateway:
             "method": method,
             "path": path,
             "status": status,
-            "latencyMs": round(elapsed * 1000, 3),
+            "latencyMs": int(elapsed * 1_000_000) / 1000,  # round() would format through a string
         }
         level = "ERROR" if status >= 500 else "WARN" if status in _WARN_STATUSES else "INFO"
         message = f"{method} {path} {status}"
