@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 _TICK_S = 0.1
 _GRACE_S = 2.0  # how long a second waits for a late worker before it is emitted without it
-_END_MARGIN_S = 3.0  # after the last deadline, workers that never said "done" are given up
+_END_MARGIN_S = 3.0
+_SPAWN_S_PER_USER = 0.0002  # after the last deadline, workers that never said "done" are given up
 
 
 class MasterNode:
@@ -56,9 +57,11 @@ class MasterNode:
         self.merger.note_own_health(t, health)
 
     def begin(self, worker_count: int) -> None:
-        # Time zero on a whole second, so sample `t` lines up with the plan's seconds; two seconds of
-        # headroom for the spawn message to reach the workers and the users to be created.
-        self.start = math.floor(time.time()) + 2.0
+        # Time zero on a whole second, so sample `t` lines up with the plan's seconds, with headroom
+        # for the spawn message to reach the workers and the users to be created (which blocks a
+        # worker for about 100 us a user): requests must not be due while that is still going on.
+        users = self.shape.peak() if self.plan.model is LoadModel.CLOSED else 0
+        self.start = math.floor(time.time()) + 2.0 + math.ceil(users * _SPAWN_S_PER_USER / max(worker_count, 1))
         self.end = self.start + self.plan.duration_s
         self.stream.write(
             StreamEvent(kind=EventKind.START, start_epoch=self.start, end_epoch=self.end, workers=worker_count)

@@ -63,8 +63,8 @@ class LoadPlan(BaseModel):
     think_time_s: float = Field(
         1.0,
         ge=0,
-        description="closed model: mean time between the starts of a user's requests (randomised 0.5-1.5x, "
-        "never two at once), so the planned rate is users / think_time_s",
+        description="closed model: time between the starts of a user's requests, each user on its own "
+        "random phase, never two at once; the planned rate is users / think_time_s",
     )
     shape: Shape = Field(default_factory=Shape)
     duration_s: float = Field(60.0, gt=0, description="how long the load runs unless stopped earlier")
@@ -74,7 +74,11 @@ class LoadPlan(BaseModel):
     signin_storm: bool = Field(False, description="every simulated user signs in itself (a load test of auth)")
     request_timeout_s: float = Field(5.0, gt=0, description="deadline of a request, counted from its intended send time")
     connections: int = Field(
-        64, ge=1, le=10_000, description="HTTP keep-alive connections per worker, shared by its simulated users"
+        256,
+        ge=1,
+        le=10_000,
+        description="HTTP keep-alive connections per worker, shared by its simulated users: the most "
+        "requests one worker has in flight; more wait for a connection, on their own deadline",
     )
 
     @model_validator(mode="after")

@@ -214,6 +214,10 @@ class LoadRunner:
     def accounts(self) -> list[Account]:
         return list(self._accounts)
 
+    def pids(self) -> list[int]:
+        """Process ids of the local Locust master and workers (e.g. to measure the generator)."""
+        return [p.pid for p in self._procs if p.poll() is None]
+
     @property
     def ended(self) -> bool:
         return self._ended.is_set()

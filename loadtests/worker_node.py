@@ -124,14 +124,21 @@ class WorkerNode:
     # -- closed model pacing --------------------------------------------------------------------
 
     def next_intended(self, previous: float | None) -> float | None:
-        """When a closed-model user sends next: a randomised pace around `think_time_s`, never two
-        requests at once. None once the run is over."""
+        """When a closed-model user sends next. None once the run is over.
+
+        Each user sends every `think_time_s` on its own random phase, so N users offer exactly
+        N / think_time_s requests a second, evenly spread (no phase-locked bursts, whatever the order
+        Locust spawned them in). A user never has two requests in flight: a slot that passed while
+        its previous request was still running is skipped, as a waiting user would.
+        """
         now = time.time()
-        think = self.plan.think_time_s
-        if previous is None:
-            at = max(now, self.start) + random.uniform(0, think)  # spread users: no phase-locked bursts
+        period = self.plan.think_time_s
+        if period <= 0:
+            at = max(now, self.start)
         else:
-            at = max(previous + random.uniform(0.5, 1.5) * think, now)
+            at = self.start + random.uniform(0, period) if previous is None else previous + period
+            if at < now:
+                at += math.ceil((now - at) / period) * period
         return at if at < self.end else None
 
     # -- reports to the master -----------------------------------------------------------------

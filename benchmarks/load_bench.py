@@ -1,0 +1,174 @@
+"""Load runner benchmark against the bundled service on this machine (service and generator together).
+
+Prints, for each case, what the harness measured (its own merged histograms, never Locust's stats),
+plus the generator's CPU and memory and the service's CPU, then the issue's criteria:
+
+  closed-10k   10,000 users, think time 10 s  -> 1,000 RPS: achieved within 2 %, p90 < 200 ms,
+               p95 < 500 ms, errors < 1 %, generator RSS (all processes) < 600 MB
+  closed-100   100 users, think time 0.1 s    -> 1,000 RPS: p90(10k) - p90(100) < 20 ms (same run)
+  open-2000    2,000 arrivals per second       -> achieved within 2 %
+
+    python benchmarks/load_bench.py [--duration 60] [--cases closed-10k,closed-100,open-2000]
+
+The machine may be shared: run it when it is quiet, and read figures from one run as ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from loadtests.plan import LoadPlan
+from loadtests.runner import LoadRunner
+from loadtests.summary import LoadSummary
+from service.launcher import ServiceProcess
+
+CASES = {
+    "closed-10k": dict(model="closed", users=10_000, think_time_s=10.0),
+    "closed-100": dict(model="closed", users=100, think_time_s=0.1),
+    "open-2000": dict(model="open", rps=2_000.0),
+}
+
+
+@dataclass
+class Measured:
+    summary: LoadSummary
+    gen_rss_mb: float
+    gen_cpu_cores: float
+    svc_cpu_cores: float
+    wall_s: float
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _cpu(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+class Sampler(threading.Thread):
+    """Peak summed RSS and CPU time of the generator's processes, once a second."""
+
+    def __init__(self, runner: LoadRunner) -> None:
+        super().__init__(daemon=True)
+        self.runner = runner
+        self.peak_rss = 0
+        self.cpu: dict[int, float] = {}
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(1.0):
+            procs = [p for pid in self.runner.pids() for p in _tree(pid)]
+            rss = 0
+            for p in procs:
+                try:
+                    rss += p.memory_info().rss
+                    t = p.cpu_times()
+                    self.cpu[p.pid] = t.user + t.system
+                except psutil.NoSuchProcess:
+                    pass
+            self.peak_rss = max(self.peak_rss, rss)
+
+
+def run_case(name: str, url: str, svc_pid: int, duration: float, workers: int, run_dir: Path) -> Measured:
+    plan = LoadPlan(duration_s=duration, workers=workers, accounts=50, **CASES[name])
+    runner = LoadRunner(url, plan, run_dir / name)
+    svc = _tree(svc_pid)
+    sampler = Sampler(runner)
+    try:
+        runner.start()
+        sampler.start()
+        svc_cpu0, t0 = _cpu(svc), time.monotonic()
+        for _ in runner.samples():
+            pass
+        wall = time.monotonic() - t0
+        svc_cpu = _cpu(svc) - svc_cpu0
+        sampler.halt.set()
+        sampler.join()
+        summary = runner.wait(60)
+    finally:
+        runner.stop()
+    gen_cpu = sum(sampler.cpu.values())  # cumulative CPU of every generator process, incl. start-up
+    return Measured(summary, sampler.peak_rss / 2**20, gen_cpu / wall, svc_cpu / wall, wall)
+
+
+def report(name: str, m: Measured) -> None:
+    s = m.summary
+    dev = (s.achieved_rps / s.target_rps - 1) * 100 if s.target_rps else float("nan")
+    print(
+        f"{name:11s} target {s.target_rps or 0:7.1f} RPS  achieved {s.achieved_rps:7.1f} ({dev:+.2f} %)  "
+        f"p50 {s.p50_ms:7.1f}  p90 {s.p90_ms:7.1f}  p95 {s.p95_ms:7.1f}  p99 {s.p99_ms:7.1f}  max {s.max_ms:7.1f} ms  "
+        f"errors {s.error_rate * 100:.2f} %  users {s.users or '-'}",
+        flush=True,
+    )
+    print(
+        f"{'':11s} generator: CPU {m.gen_cpu_cores:.2f} cores (avg over run, incl. start-up), peak RSS "
+        f"{m.gen_rss_mb:.0f} MB, max loop lag {s.generator_max_loop_lag_ms:.0f} ms, saturated "
+        f"{s.saturated_seconds}/{s.seconds} s; service CPU {m.svc_cpu_cores:.2f} cores",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--workers", type=int, default=1, help="Locust workers")
+    parser.add_argument("--service-workers", type=int, default=2)
+    args = parser.parse_args()
+    names = [n for n in args.cases.split(",") if n]
+    results: dict[str, Measured] = {}
+    with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
+        svc = ServiceProcess(Path(tmp) / "service", port=0, workers=args.service_workers)
+        url = svc.start()
+        print(f"bundled service at {url} ({args.service_workers} workers); load avg {psutil.getloadavg()}", flush=True)
+        try:
+            for name in names:
+                results[name] = run_case(name, url, svc.pid or 0, args.duration, args.workers, Path(tmp))
+                report(name, results[name])
+        finally:
+            svc.stop()
+    print(f"load avg after: {psutil.getloadavg()}")
+    print("criteria:")
+    if "closed-10k" in results:
+        m = results["closed-10k"]
+        s = m.summary
+        dev = abs(s.achieved_rps / (s.target_rps or 1) - 1) * 100
+        print(f"  10k users >= 1000 RPS within 2 %: {s.achieved_rps:.1f} RPS ({dev:.2f} %) -> {_ok(s.achieved_rps >= 980 and dev <= 2)}")
+        print(f"  p90 < 200 ms: {s.p90_ms:.1f} -> {_ok(s.p90_ms < 200)};  p95 < 500 ms: {s.p95_ms:.1f} -> {_ok(s.p95_ms < 500)};"
+              f"  errors < 1 %: {s.error_rate * 100:.2f} % -> {_ok(s.error_rate < 0.01)}")
+        print(f"  generator RSS < 600 MB: {m.gen_rss_mb:.0f} MB -> {_ok(m.gen_rss_mb < 600)}")
+        if "closed-100" in results:
+            gap = s.p90_ms - results["closed-100"].summary.p90_ms
+            print(f"  p90(10k) - p90(100) < 20 ms: {gap:+.1f} ms -> {_ok(gap < 20)}")
+    if "open-2000" in results:
+        s = results["open-2000"].summary
+        dev = abs(s.achieved_rps / (s.target_rps or 1) - 1) * 100
+        print(f"  open 2000 RPS within 2 %: {s.achieved_rps:.1f} ({dev:.2f} %) -> {_ok(dev <= 2)}; "
+              f"p90 {s.p90_ms:.1f} ms, errors {s.error_rate * 100:.2f} %")
+
+
+def _ok(flag: bool) -> str:
+    return "PASS" if flag else "FAIL"
+
+
+if __name__ == "__main__":
+    main()
