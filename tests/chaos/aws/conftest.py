@@ -7,10 +7,12 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
@@ -159,10 +161,33 @@ def _table(session: boto3.Session, region: str) -> str:
     return table["TableArn"]
 
 
+_BOTOCORE: list[botocore.session.Session] = []
+
+
+def shared_session() -> boto3.Session:
+    """One botocore session for all tests: its loader caches the service models (seconds of JSON per session)."""
+    if not _BOTOCORE:
+        _BOTOCORE.append(botocore.session.get_session())
+    return boto3.Session(botocore_session=_BOTOCORE[0], region_name=PRIMARY)
+
+
 @pytest.fixture
 def stack() -> Iterator[Stack]:
+    with staging_stack() as built:
+        yield built
+
+
+@pytest.fixture(scope="module")
+def readonly_stack() -> Iterator[Stack]:
+    """One stack for a whole module whose tests only read (building one costs about a second)."""
+    with staging_stack() as built:
+        yield built
+
+
+@contextmanager
+def staging_stack() -> Iterator[Stack]:
     with mock_aws():
-        session = boto3.Session(region_name=PRIMARY)
+        session = shared_session()
         iam = session.client("iam")
         role = iam.create_role(RoleName="todo-api-role", AssumeRolePolicyDocument=json.dumps({
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
