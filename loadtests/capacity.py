@@ -298,6 +298,6 @@ def capacity_config(max_rps: float, step_rps: float, hold_s: float, **fields: ob
     try:
         return CapacityConfig(max_rps=max_rps, step_rps=step_rps, hold_s=hold_s, **fields)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'capacity'}: {e['msg'].removeprefix('Value error, ')}"
+        problems = "; ".join(".".join(str(p) for p in e["loc"]) + ": " * bool(e["loc"]) + e["msg"].removeprefix("Value error, ")
                              for e in exc.errors(include_url=False))
         raise InvalidInputError(f"capacity: {problems}") from None

@@ -1,0 +1,277 @@
+"""`hanbit-drill capacity`, `hanbit-drill soak` and `hanbit-drill quarterly` (capacity + soak + seed targets).
+
+The target comes from the scenario file (default `local`: a bundled service started for the run and
+stopped after it); the SLO and the load settings (workers, accounts, timeouts) are the file's
+defaults. `quarterly` takes its load from the `quarterly` profile: `rps` and `users` are the seed
+targets, `users`/`think_time_s` the soak's population, `duration_s` the soak's length, and
+`time_scale` shrinks every hold and the soak for a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pydantic import ValidationError
+from rich.console import Console
+
+from loadtests.capacity import CapacityConfig, CapacityResult, CapacitySearch, SearchMode, StepResult, capacity_config
+from loadtests.plan import LoadModel, LoadPlan
+from loadtests.soak import Soak, SoakConfig, SoakResult
+from chaos.targets import Target
+from scenarios.errors import CheckFailedError, ExitCode, InvalidInputError
+from scenarios.loader import load_config
+from scenarios.models import Config, deep_merge
+from scenarios.target_session import TargetSession, session_for
+from verify.capacity_history import DEFAULT_CAPACITY_HISTORY, CapacityComparison, CapacityHistory
+from verify.capacity_report import QuarterlyReport, SeedTargets, render_console, seed_checks, write_html
+from verify.history import REGRESSION_RATIO
+from verify.slo import Slo
+
+DEFAULT_FILE = "scenarios.yaml"
+DEFAULT_RUNS = Path("runs")
+QUARTERLY_PROFILE = "quarterly"
+CAPACITY_HOLD_S = 60.0  # per step at time_scale 1
+CAPACITY_STEPS = 20  # quarterly: max-rps = 2 x the seed rate, in 20 steps
+MIN_HOLD_S = 3.0  # a scaled hold still judges at least two whole seconds after a 1 s settle
+
+
+# ---- target and settings from the scenario file ----------------------------------------------
+
+
+def _settings(config: Config, profile: str | None) -> tuple[Slo, LoadPlan, float]:
+    block = config.defaults.load
+    scale = 1.0
+    if profile is not None:
+        if profile not in config.profiles:
+            raise InvalidInputError(f"unknown profile {profile!r}; the file has: {', '.join(config.profiles) or 'none'}")
+        block = deep_merge(block, config.profiles[profile].load)
+        scale = config.profiles[profile].time_scale
+    try:
+        return Slo.model_validate(config.defaults.slo), LoadPlan.model_validate(block), scale
+    except ValidationError as exc:
+        raise InvalidInputError(f"the file's load or SLO defaults: {exc.errors()[0]['msg']}") from None
+
+
+def _with(load: LoadPlan, update: dict[str, object]) -> LoadPlan:
+    try:
+        return LoadPlan.model_validate({**load.model_dump(), **update})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InvalidInputError(f"load: {'.'.join(str(p) for p in err['loc']) or 'plan'}: {err['msg']}") from None
+
+
+def _service_pid(session: TargetSession) -> int | None:
+    """The bundled service's supervisor pid: started by us, or named by a running service's ready file."""
+    if session.service_pid is not None or not session.data_dir:
+        return session.service_pid
+    from service.server import ReadyInfo  # only a bundled target reaches here
+
+    info = ReadyInfo.read(Path(session.data_dir) / "run" / "service.json")
+    return info.pid if info is not None else None
+
+
+def pick_target(config: Config, name: str, allow_protected: bool) -> Target:
+    targets = config.all_targets()
+    if name not in targets:
+        raise InvalidInputError(f"unknown target {name!r}; the file has: {', '.join(targets)}")
+    target = targets[name]
+    if target.protected and not allow_protected:
+        raise InvalidInputError(f"target {name!r} is protected: pass --allow-protected to load it")
+    return target
+
+
+@contextmanager
+def target_session(target: Target, run_dir: Path) -> Iterator[TargetSession]:
+    session = session_for(target)
+    try:
+        session.start(run_dir)
+        yield session
+    finally:
+        session.close()
+
+
+def _run_dir(base: Path, kind: str) -> Path:
+    path = base / kind / time.strftime("%Y%m%d-%H%M%S")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _print_step(console: Console) -> Callable[[StepResult], None]:
+    def show(step: StepResult) -> None:
+        verdict = "[green]met[/]" if step.met else f"[red]{step.broke_because}[/]: {'; '.join(step.reasons)}"
+        console.print(f"  {step.rate_rps:>8,.0f} RPS  achieved {step.achieved_rps:>7,.0f}  p90 {step.p90_ms:>7,.1f} ms  "
+                      f"p95 {step.p95_ms:>7,.1f} ms  errors {step.error_rate:>6.2%}  {verdict}")
+    return show
+
+
+# ---- the runs -------------------------------------------------------------------------------
+
+
+def _capacity_config(args: argparse.Namespace, slo: Slo, load: LoadPlan) -> CapacityConfig:
+    if not 0 < args.threshold < 1:
+        raise InvalidInputError(f"--threshold must be between 0 and 1 (a share), not {args.threshold:g}")
+    return capacity_config(args.max_rps, args.step, args.hold, settle_s=args.settle, slo=slo, load=load,
+                           mode=SearchMode.BISECT if args.bisect else SearchMode.LINEAR)
+
+
+def run_capacity(url: str, target: str, args: argparse.Namespace, config: CapacityConfig, run_dir: Path,
+                 console: Console) -> tuple[CapacityResult, CapacityComparison]:
+    console.print(f"[bold]capacity[/] {target}: {config.mode.value} up to {config.max_rps:,.0f} RPS in steps of "
+                  f"{config.step_rps:,.0f}, hold {config.hold_s:g} s (settle {config.settle:g} s)")
+    result = CapacitySearch(url, config, run_dir / "capacity", target=target, on_step=_print_step(console)).run()
+    history = CapacityHistory(args.history)
+    comparison = history.compare(result, args.threshold)
+    history.append(result)
+    return result, comparison
+
+
+def run_soak(url: str, target: str, pid: int | None, load: LoadPlan, slo: Slo, run_dir: Path,
+             console: Console) -> SoakResult:
+    what = f"{load.users:,} users" if load.model is LoadModel.CLOSED else f"{load.rps:,.0f} RPS"
+    console.print(f"[bold]soak[/] {target}: {what} for {load.duration_s:,.0f} s"
+                  + ("" if pid else " (no service process visible: memory not measured)"))
+    return Soak(url, SoakConfig(load=load, slo=slo), run_dir / "soak", target=target, service_pid=pid).run()
+
+
+def _write_outputs(report: QuarterlyReport, payload: dict, args: argparse.Namespace, run_dir: Path,
+                   console: Console) -> None:
+    json_path = Path(args.json) if args.json else run_dir / "result.json"
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    html = write_html(report, Path(args.html) if args.html else run_dir / "report.html")
+    console.print(f"wrote {json_path} and {html}")
+
+
+# ---- commands -------------------------------------------------------------------------------
+
+
+def _capacity(args: argparse.Namespace) -> int:
+    console = Console()
+    config = load_config(args.file, require_providers=False)
+    slo, load, _ = _settings(config, None)
+    if args.workers:
+        load = load.model_copy(update={"workers": args.workers})
+    search = _capacity_config(args, slo, load)  # bad arguments stop here, before a service starts
+    target = pick_target(config, args.target, args.allow_protected)
+    run_dir = _run_dir(Path(args.run_dir), "capacity")
+    with target_session(target, run_dir) as session:
+        result, comparison = run_capacity(session.api_url, args.target, args, search, run_dir, console)
+    report = QuarterlyReport(title="Capacity search", target=args.target, capacity=result, comparison=comparison)
+    render_console(report, console)
+    payload = {**result.model_dump(mode="json"), "comparison": comparison.model_dump(mode="json")}
+    _write_outputs(report, payload, args, run_dir, console)
+    if comparison.regressed and args.fail_on_regression:
+        raise CheckFailedError(f"capacity regressed on {args.target}: knee {result.knee_rps} RPS")
+    return ExitCode.PASSED
+
+
+def _soak(args: argparse.Namespace) -> int:
+    console = Console()
+    config = load_config(args.file, require_providers=False)
+    slo, load, _ = _settings(config, None)
+    update: dict[str, object] = {"duration_s": args.duration}
+    if args.users:
+        update.update(model=LoadModel.CLOSED, users=args.users, think_time_s=args.think_time)
+    elif args.rps:
+        update.update(model=LoadModel.OPEN, rps=args.rps)
+    if args.workers:
+        update["workers"] = args.workers
+    load = _with(load, update)
+    target = pick_target(config, args.target, args.allow_protected)
+    run_dir = _run_dir(Path(args.run_dir), "soak")
+    with target_session(target, run_dir) as session:
+        result = run_soak(session.api_url, args.target, _service_pid(session), load, slo, run_dir, console)
+    report = QuarterlyReport(title="Soak", target=args.target, soak=result)
+    render_console(report, console)
+    _write_outputs(report, result.model_dump(mode="json"), args, run_dir, console)
+    return ExitCode.CHECK_FAILED if result.drifted or result.slo_violations else ExitCode.PASSED
+
+
+def _quarterly(args: argparse.Namespace) -> int:
+    console = Console()
+    config = load_config(args.file, require_providers=False)
+    slo, load, scale = _settings(config, args.profile)
+    scale = args.time_scale or scale
+    # The seed targets are the profile's figures; --users/--think-time only change the soak's population.
+    seed = SeedTargets(min_rps=load.rps or SeedTargets().min_rps, min_users=load.users or SeedTargets().min_users,
+                       p90_ms=slo.p90_ms)
+    args.max_rps = args.max_rps or 2 * seed.min_rps
+    args.step = args.step or args.max_rps / CAPACITY_STEPS
+    args.hold = args.hold or max(CAPACITY_HOLD_S * scale, MIN_HOLD_S)
+    update: dict[str, object] = {"duration_s": max(load.duration_s * scale, 2 * MIN_HOLD_S)}
+    if args.users:
+        update.update(model=LoadModel.CLOSED, users=args.users)
+    if args.think_time is not None:
+        update["think_time_s"] = args.think_time
+    if args.workers:
+        update["workers"] = args.workers
+    soak_load = _with(load, update)
+    search = _capacity_config(args, slo, soak_load)
+    target = pick_target(config, args.target, args.allow_protected)
+    run_dir = _run_dir(Path(args.run_dir), "quarterly")
+    with target_session(target, run_dir) as session:
+        capacity, comparison = run_capacity(session.api_url, args.target, args, search, run_dir, console)
+        soak = None if args.skip_soak else run_soak(session.api_url, args.target, _service_pid(session), soak_load,
+                                                     slo, run_dir, console)
+    report = QuarterlyReport(target=args.target, profile=args.profile, capacity=capacity, comparison=comparison,
+                             soak=soak, seed=seed_checks(capacity, soak, seed))
+    render_console(report, console)
+    _write_outputs(report, report.model_dump(mode="json"), args, run_dir, console)
+    for problem in report.problems:
+        console.print(f"[bold red]{problem}[/]")
+    return ExitCode.CHECK_FAILED if report.problems else ExitCode.PASSED
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--file", "-f", default=DEFAULT_FILE, help="scenario file (default: %(default)s)")
+    parser.add_argument("--target", "-t", default="local", help="target (default: %(default)s)")
+    parser.add_argument("--allow-protected", action="store_true", help="allow a target marked protected")
+    parser.add_argument("--workers", type=int, help="Locust worker processes (default: the file's)")
+    parser.add_argument("--json", metavar="FILE", help="write the result here (default: RUN_DIR/result.json)")
+    parser.add_argument("--html", metavar="FILE", help="write the HTML report here (default: RUN_DIR/report.html)")
+    parser.add_argument("--run-dir", default=str(DEFAULT_RUNS), help="where runs are written (default: %(default)s)")
+
+
+def _capacity_args(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument("--max-rps", type=float, default=None if not required else 2000.0,
+                        help="highest rate tried" + (" (default: %(default)s)" if required else " (default: 2 x rps)"))
+    parser.add_argument("--step", type=float, default=None if not required else 100.0,
+                        help="rate increment" + (" (default: %(default)s)" if required else " (default: max/20)"))
+    parser.add_argument("--hold", type=float, default=None if not required else CAPACITY_HOLD_S,
+                        help="seconds per step" + (" (default: %(default)s)" if required else " (default: 60 x time_scale)"))
+    parser.add_argument("--settle", type=float, help="seconds not judged at each step start (default: hold/5, 1..10)")
+    parser.add_argument("--bisect", action="store_true", help="search by bisection instead of linear steps")
+    parser.add_argument("--history", type=Path, default=DEFAULT_CAPACITY_HISTORY, help="capacity history (default: %(default)s)")
+    parser.add_argument("--threshold", type=float, default=REGRESSION_RATIO,
+                        help="a knee lower by more than this share is a regression (default: %(default)s)")
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    capacity = subparsers.add_parser("capacity", help="raise the arrival rate in steps until the SLO breaks: the knee")
+    _common(capacity)
+    _capacity_args(capacity, required=True)
+    capacity.add_argument("--fail-on-regression", action="store_true", help="exit 1 if the knee regressed")
+    capacity.set_defaults(func=_capacity)
+
+    soak = subparsers.add_parser("soak", help="a long constant load: latency/error drift and service memory growth")
+    _common(soak)
+    soak.add_argument("--rps", type=float, help="open model: arrivals per second (default: the file's)")
+    soak.add_argument("--users", type=int, help="closed model: concurrent users")
+    soak.add_argument("--think-time", type=float, default=10.0, help="closed model: seconds between a user's requests")
+    soak.add_argument("--duration", type=float, default=3600.0, help="seconds (default: %(default)s)")
+    soak.set_defaults(func=_soak)
+
+    quarterly = subparsers.add_parser("quarterly", help="the quarterly load test: capacity + soak + seed targets")
+    _common(quarterly)
+    _capacity_args(quarterly, required=False)
+    quarterly.add_argument("--profile", "-p", default=QUARTERLY_PROFILE, help="profile (default: %(default)s)")
+    quarterly.add_argument("--time-scale", type=float, help="override the profile's time_scale (e.g. 0.05 for smoke)")
+    quarterly.add_argument("--users", type=int, help="soak with this many users (the seed target stays the profile's)")
+    quarterly.add_argument("--think-time", type=float, help="soak think time in seconds (default: the profile's)")
+    quarterly.add_argument("--skip-soak", action="store_true", help="capacity only")
+    quarterly.set_defaults(func=_quarterly)
