@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "service.cli",  # serve
     "loadtests.cli",  # load, worker
     "verify.cli",  # history
+    "loadtests.quarterly_cli",  # capacity, soak, quarterly
 )
 
 
