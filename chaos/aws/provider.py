@@ -113,8 +113,15 @@ class AwsProvider:
 
     def _leftover_markers(self) -> list[str]:
         def check() -> list[str]:
-            return [f"an earlier drill left a fault in place (SSM parameter {m.name}); run `hanbit-drill cleanup` "
-                    f"on its journal, or delete the parameter once you have undone it by hand"
-                    for m in self.ctx.markers.list(self.target.function)]
+            problems = []
+            for marker in self.ctx.markers.list(self.target.function):
+                if marker.name == RegionRouting(self.ctx).marker():
+                    problems.append(f"traffic is still failed over to {marker.data.get('to_region')} by an earlier "
+                                    f"drill (SSM parameter {marker.name}); run region.failback first")
+                else:
+                    problems.append(f"an earlier drill left a fault in place (SSM parameter {marker.name}); run "
+                                    f"`hanbit-drill cleanup` on its journal, or delete the parameter once you have "
+                                    f"undone it by hand")
+            return problems
 
         return guarded(check, "checking for faults left by earlier drills")

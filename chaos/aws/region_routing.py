@@ -28,7 +28,8 @@ from chaos.provider import RemediationContext
 from scenarios.errors import ProviderError
 
 ARC_CONTROL_REGION = "us-west-2"  # the ARC control-plane API lives only there
-ROUTE53_HEALTHY_SHARE = 0.18  # Route 53 calls a check healthy when more than 18 % of checkers do
+ROUTE53_HEALTHY_SHARE = 0.18
+FAILOVER_MARKER = "region.failover"  # Route 53 calls a check healthy when more than 18 % of checkers do
 
 
 class RegionRouting(ActionHandler):
@@ -117,13 +118,18 @@ class RegionRouting(ActionHandler):
             problems.append(f"{call.name}: the target names neither routing_control_arn (ARC) nor health_check_id "
                             f"(Route 53) for the primary")
         elif self.target.routing_control_arn:
-            problems += guarded(lambda: [] if self.arc_state() else [], "reading the ARC routing control")
+            problems += guarded(lambda: self._readable(self.arc_state), "reading the ARC routing control")
         else:
-            problems += guarded(lambda: [] if self.inverted() is not None else [], "reading the Route 53 health check")
+            problems += guarded(lambda: self._readable(self.inverted), "reading the Route 53 health check")
         found = function_problems(self.ctx, secondary)
         problems += found or guarded(lambda: [f"secondary region not healthy: {p}" for p in self.region_problems(secondary)],
                                      f"checking the secondary region {secondary}")
         return problems
+
+    @staticmethod
+    def _readable(read: Any) -> list[str]:
+        read()  # an AWS error here is the problem `guarded` reports
+        return []
 
     def plan(self, call: ActionCall) -> list[str]:
         failover = call.name == "region.failover"
@@ -144,7 +150,9 @@ class RegionRouting(ActionHandler):
                      api("route53", "UpdateHealthCheck", HealthCheckId=hc, Inverted=failover)
                      + ("  (only if the checkers still see the primary healthy)" if failover else "")]
         wait = [] if failover else ["(repeat the health reads until the primary is healthy)"]
-        return ["remediate: " + line for line in [*checks, *wait, *route]]
+        marker = (api("ssm", "PutParameter", Name=self.marker(), Value="<failover detail>") if failover
+                  else api("ssm", "DeleteParameter", Name=self.marker()))
+        return ["remediate: " + line for line in [*checks, *wait, *route, marker]]
 
     def remediate(self, call: ActionCall, context: RemediationContext) -> dict[str, JsonValue]:
         if call.name == "region.failover":
@@ -159,18 +167,24 @@ class RegionRouting(ActionHandler):
         if problems:
             raise ProviderError(f"will not fail over to {secondary}: " + "; ".join(problems))
         detail: dict[str, JsonValue] = {"to_region": secondary}
+        # A failover outlives the drill (remediations are not reverted): the marker lets the next
+        # preflight say traffic is still on the secondary until a failback runs.
+        self.ctx.markers.put(self.marker(), detail)
         if self.target.routing_control_arn:
             detail["previous_state"] = self.arc_state()
             self.arc_call("update_routing_control_state", RoutingControlArn=self.target.routing_control_arn,
                           RoutingControlState="Off")
             detail["routing_control"] = "Off"
-            return detail
-        if self.checkers_healthy() is False:
+        elif self.checkers_healthy() is False:
             detail["health_check"] = "already failing: Route 53 routes to the secondary by itself"
-            return detail
-        self.ctx.call("route53", "update_health_check", HealthCheckId=self.target.health_check_id, Inverted=True)
-        detail["health_check"] = "inverted"
+        else:
+            self.ctx.call("route53", "update_health_check", HealthCheckId=self.target.health_check_id, Inverted=True)
+            detail["health_check"] = "inverted"
+        self.ctx.markers.put(self.marker(), detail)
         return detail
+
+    def marker(self) -> str:
+        return self.ctx.markers.name(self.target.function, FAILOVER_MARKER)
 
     def _failback(self, call: ActionCall) -> dict[str, JsonValue]:
         primary = self.target.region
@@ -196,4 +210,5 @@ class RegionRouting(ActionHandler):
             detail["health_check"] = "restored (not inverted)"
         else:
             detail["health_check"] = "not inverted: Route 53 fails back by itself"
+        self.ctx.markers.delete(self.marker())
         return detail

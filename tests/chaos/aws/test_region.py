@@ -130,3 +130,12 @@ def test_pause_replication_runs_the_fis_action_on_the_table(stack) -> None:
     fis.add_response("get_experiment", stack.experiment("EXP9", "stopped"))
     provider.revert(call, undo)
     fis.assert_no_pending_responses()
+
+
+def test_a_failover_left_in_place_is_reported_until_failback(stack) -> None:
+    provider = stack.provider()
+    provider.remediate(FAILOVER, CTX)
+    problems = stack.provider().preflight([OUTAGE])
+    assert any("traffic is still failed over to ap-northeast-1 by an earlier drill" in p for p in problems), problems
+    provider.remediate(FAILBACK, CTX)
+    assert stack.provider().preflight([OUTAGE]) == []
