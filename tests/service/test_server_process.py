@@ -45,7 +45,8 @@ def test_ready_file_names_the_real_port_and_the_workers(service) -> None:
     for pid in info.worker_pids:
         assert psutil.Process(pid).ppid() == service.pid
     # bound to loopback only
-    listening = [c for c in psutil.net_connections("tcp") if c.status == "LISTEN" and c.laddr.port == info.port]
+    listening = [c for pid in info.worker_pids for c in psutil.Process(pid).net_connections("tcp")
+                 if c.status == psutil.CONN_LISTEN and c.laddr.port == info.port]
     assert listening and all(c.laddr.ip == "127.0.0.1" for c in listening)
 
 
