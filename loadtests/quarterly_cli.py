@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 from pydantic import ValidationError
 from rich.console import Console
 
@@ -69,10 +70,16 @@ def _service_pid(session: TargetSession) -> int | None:
     """The bundled service's supervisor pid: started by us, or named by a running service's ready file."""
     if session.service_pid is not None or not session.data_dir:
         return session.service_pid
-    from service.server import ReadyInfo  # only a bundled target reaches here
-
-    info = ReadyInfo.read(Path(session.data_dir) / "run" / "service.json")
-    return info.pid if info is not None else None
+    # `ready.json` of the deployment supervisor (docs/control-api.md), else a single server's ready file.
+    for ready in (Path(session.data_dir) / "ready.json", Path(session.data_dir) / "run" / "service.json"):
+        try:
+            pid = int(json.loads(ready.read_text())["pid"])
+            # A stale ready file may name a pid reused by an unrelated process: measure only a service.
+            if any("service" in part for part in psutil.Process(pid).cmdline()):
+                return pid
+        except (OSError, ValueError, KeyError, TypeError, psutil.Error):
+            continue
+    return None
 
 
 def pick_target(config: Config, name: str, allow_protected: bool) -> Target:
