@@ -76,20 +76,23 @@ def new_todo_id() -> str:
     return "".join(reversed(chars))
 
 
-_SECONDS: dict[int, str] = {}  # formatted "YYYY-MM-DDTHH:MM:SS" by epoch second (hot path of every answer)
+# Formatted timestamps by epoch ms: an item's times never change, and the same items are
+# answered again and again (lists, reads after writes), so formatting is mostly a dict hit.
+_ISO: dict[int, str] = {}
+_ISO_MAX = 200_000
 
 
 def iso_ms(epoch_ms: int | None) -> str | None:
     """Epoch milliseconds as ISO 8601 UTC with milliseconds and `Z`."""
     if epoch_ms is None:
         return None
-    seconds, millis = divmod(epoch_ms, 1000)
-    prefix = _SECONDS.get(seconds)
-    if prefix is None:
-        if len(_SECONDS) > 65536:
-            _SECONDS.clear()
-        prefix = _SECONDS[seconds] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-    return f"{prefix}.{millis:03d}Z"
+    text = _ISO.get(epoch_ms)
+    if text is None:
+        if len(_ISO) >= _ISO_MAX:
+            _ISO.clear()
+        seconds, millis = divmod(epoch_ms, 1000)
+        text = _ISO[epoch_ms] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    return text
 
 
 class TodoItem(NamedTuple):
