@@ -23,12 +23,18 @@ def function_problems(ctx: AwsContext, region: str | None = None) -> list[str]:
     fn = LambdaFunction(ctx, region)
 
     def check() -> list[str]:
-        found = ctx.clients.call("lambda", "get_function_configuration", fn.region, FunctionName=fn.name,
-                                 ignore=("ResourceNotFoundException",))
+        found = ctx.clients.call(
+            "lambda",
+            "get_function_configuration",
+            fn.region,
+            FunctionName=fn.name,
+            ignore=("ResourceNotFoundException",),
+        )
         if found is None:
             return [f"Lambda function {fn.name} does not exist in {fn.region}"]
-        alias = ctx.clients.call("lambda", "get_alias", fn.region, FunctionName=fn.name, Name=fn.alias,
-                                 ignore=("ResourceNotFoundException",))
+        alias = ctx.clients.call(
+            "lambda", "get_alias", fn.region, FunctionName=fn.name, Name=fn.alias, ignore=("ResourceNotFoundException",)
+        )
         if alias is None:
             return [f"alias {fn.alias} of Lambda function {fn.name} does not exist in {fn.region}"]
         return []
@@ -44,12 +50,16 @@ def publish_problems(ctx: AwsContext) -> list[str]:
         problems = []
         alias = fn.get_alias()
         if alias.weights:
-            problems.append(f"alias {fn.alias} already routes traffic to versions {sorted(alias.weights)} "
-                            f"(a canary deploy in progress?); finish it before the drill")
+            problems.append(
+                f"alias {fn.alias} already routes traffic to versions {sorted(alias.weights)} "
+                f"(a canary deploy in progress?); finish it before the drill"
+            )
         drift = fn.drift(alias.version)
         if drift:
-            problems.append(f"$LATEST of {fn.name} differs from version {alias.version} behind {fn.alias} in "
-                            f"{', '.join(drift)}; the drill publishes versions from $LATEST: publish or reset it first")
+            problems.append(
+                f"$LATEST of {fn.name} differs from version {alias.version} behind {fn.alias} in "
+                f"{', '.join(drift)}; the drill publishes versions from $LATEST: publish or reset it first"
+            )
         return problems
 
     return guarded(check, f"checking versions of {fn.name}")
@@ -117,8 +127,10 @@ def _extension_problems(ctx: AwsContext) -> list[str]:
         problems.append(f"{label} must set AWS_LAMBDA_EXEC_WRAPPER={FIS_EXEC_WRAPPER} for the FIS extension")
     location = env.get("AWS_FIS_CONFIGURATION_LOCATION", "")
     if not location.startswith("arn:aws:s3:::"):
-        problems.append(f"{label} must set AWS_FIS_CONFIGURATION_LOCATION to the S3 ARN FIS writes fault "
-                        f"configuration to (e.g. arn:aws:s3:::my-fis-bucket/FisConfigs/)")
+        problems.append(
+            f"{label} must set AWS_FIS_CONFIGURATION_LOCATION to the S3 ARN FIS writes fault "
+            f"configuration to (e.g. arn:aws:s3:::my-fis-bucket/FisConfigs/)"
+        )
     return problems
 
 

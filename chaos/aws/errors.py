@@ -36,8 +36,11 @@ def translate(operation: str, exc: Exception) -> AwsApiError:
         err = exc.response.get("Error", {})
         return AwsApiError(operation, str(err.get("Code", "Unknown")), str(err.get("Message", exc)))
     if isinstance(exc, NoCredentialsError):
-        return AwsApiError(operation, "NoCredentials",
-                           "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+        return AwsApiError(
+            operation,
+            "NoCredentials",
+            "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)",
+        )
     if isinstance(exc, WaiterError):
         reason = exc.last_response.get("Error", {}).get("Code", "") if exc.last_response else ""
         return AwsApiError(operation, str(reason or "WaiterError"), str(exc))

@@ -8,6 +8,7 @@ a dead man's switch: FIS ends the fault by itself if the harness never reverts.
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from enum import StrEnum
 from typing import Any
 
@@ -31,8 +32,9 @@ class ExperimentStatus(StrEnum):
 
 
 STARTING = frozenset({ExperimentStatus.PENDING, ExperimentStatus.INITIATING})
-ENDED = frozenset({ExperimentStatus.COMPLETED, ExperimentStatus.STOPPED, ExperimentStatus.FAILED,
-                   ExperimentStatus.CANCELLED})
+ENDED = frozenset(
+    {ExperimentStatus.COMPLETED, ExperimentStatus.STOPPED, ExperimentStatus.FAILED, ExperimentStatus.CANCELLED}
+)
 
 
 def iso_duration(seconds: int) -> str:
@@ -47,8 +49,15 @@ class FisExperiment:
         self.region = region or ctx.target.region
 
     def template_params(
-        self, *, action_id: str, description: str, resource_type: str, target_key: str,
-        resource_arns: list[str], parameters: dict[str, str], fault: str,
+        self,
+        *,
+        action_id: str,
+        description: str,
+        resource_type: str,
+        target_key: str,
+        resource_arns: list[str],
+        parameters: dict[str, str],
+        fault: str,
     ) -> dict[str, Any]:
         alarms = self.ctx.target.stop_alarm_arns
         stop = [{"source": "aws:cloudwatch:alarm", "value": arn} for arn in alarms] or [{"source": "none"}]
@@ -57,11 +66,16 @@ class FisExperiment:
             "description": description[:512],
             "roleArn": self.ctx.target.fis_role_arn or "<fis_role_arn>",
             "stopConditions": stop,
-            "targets": {target_key: {"resourceType": resource_type, "resourceArns": resource_arns,
-                                     "selectionMode": "ALL"}},
-            "actions": {"fault": {"actionId": action_id,
-                                  "parameters": {**parameters, "duration": iso_duration(self.ctx.settings.fis_duration_s)},
-                                  "targets": {target_key: target_key}}},
+            "targets": {
+                target_key: {"resourceType": resource_type, "resourceArns": resource_arns, "selectionMode": "ALL"}
+            },
+            "actions": {
+                "fault": {
+                    "actionId": action_id,
+                    "parameters": {**parameters, "duration": iso_duration(self.ctx.settings.fis_duration_s)},
+                    "targets": {target_key: target_key},
+                }
+            },
             "tags": {TAG: fault, "Name": f"hanbit-drill {fault}"},
         }
 
@@ -69,10 +83,16 @@ class FisExperiment:
         action = template["actions"]["fault"]
         target = next(iter(template["targets"].values()))
         return [
-            "inject: " + api("fis", "CreateExperimentTemplate", actionId=action["actionId"],
-                             parameters=action["parameters"], resourceArns=target["resourceArns"],
-                             roleArn=template["roleArn"],
-                             stopConditions=[s.get("value", s["source"]) for s in template["stopConditions"]]),
+            "inject: "
+            + api(
+                "fis",
+                "CreateExperimentTemplate",
+                actionId=action["actionId"],
+                parameters=action["parameters"],
+                resourceArns=target["resourceArns"],
+                roleArn=template["roleArn"],
+                stopConditions=[s.get("value", s["source"]) for s in template["stopConditions"]],
+            ),
             "inject: " + api("fis", "StartExperiment", experimentTemplateId="<template>"),
             "inject: " + api("fis", "GetExperiment", id="<experiment>") + "  (until running)",
             "revert: " + api("fis", "StopExperiment", id="<experiment>") + "  (if still running)",
@@ -87,16 +107,23 @@ class FisExperiment:
         created = self.ctx.call("fis", "create_experiment_template", self.region, **template)
         undo["template_id"] = created["experimentTemplate"]["id"]
         self.ctx.markers.put(marker, undo)
-        started = self.ctx.call("fis", "start_experiment", self.region, clientToken=str(uuid.uuid4()),
-                                experimentTemplateId=undo["template_id"], tags=template["tags"])
+        started = self.ctx.call(
+            "fis",
+            "start_experiment",
+            self.region,
+            clientToken=str(uuid.uuid4()),
+            experimentTemplateId=undo["template_id"],
+            tags=template["tags"],
+        )
         undo["experiment_id"] = started["experiment"]["id"]
         self.ctx.markers.put(marker, undo)
         self.wait_running(str(undo["experiment_id"]))
         return undo
 
     def state(self, experiment_id: str) -> tuple[ExperimentStatus | None, str]:
-        found = self.ctx.clients.call("fis", "get_experiment", self.region, id=experiment_id,
-                                      ignore=("ResourceNotFoundException",))
+        found = self.ctx.clients.call(
+            "fis", "get_experiment", self.region, id=experiment_id, ignore=("ResourceNotFoundException",)
+        )
         if found is None:
             return None, "not found"
         state = found["experiment"].get("state", {})
@@ -127,13 +154,22 @@ class FisExperiment:
             if status is None or status in ENDED:
                 continue
             if status != ExperimentStatus.STOPPING:
-                self.ctx.clients.call("fis", "stop_experiment", self.region, id=experiment_id,
-                                      ignore=("ResourceNotFoundException",))
-            self.ctx.poll.until(lambda: True if (self.state(experiment_id)[0] or ExperimentStatus.STOPPED) in ENDED
-                                else None, f"FIS experiment {experiment_id} to stop")
+                self.ctx.clients.call(
+                    "fis", "stop_experiment", self.region, id=experiment_id, ignore=("ResourceNotFoundException",)
+                )
+            self.ctx.poll.until(partial(self._ended, experiment_id), f"FIS experiment {experiment_id} to stop")
         if template_id:
-            self.ctx.clients.call("fis", "delete_experiment_template", self.region, id=str(template_id),
-                                  ignore=("ResourceNotFoundException",))
+            self.ctx.clients.call(
+                "fis",
+                "delete_experiment_template",
+                self.region,
+                id=str(template_id),
+                ignore=("ResourceNotFoundException",),
+            )
+
+    def _ended(self, experiment_id: str) -> bool | None:
+        status, _ = self.state(experiment_id)
+        return True if status is None or status in ENDED else None  # gone counts as ended
 
     def _experiments_of(self, template_id: str) -> list[str]:
         found = self.ctx.call("fis", "list_experiments", self.region, experimentTemplateId=template_id)

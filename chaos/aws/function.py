@@ -16,8 +16,17 @@ from chaos.aws.context import AwsContext, api
 from scenarios.errors import ProviderError
 
 # Fields whose difference between $LATEST and the alias version would leak into a published variant.
-DRIFT_FIELDS = ("CodeSha256", "Handler", "Runtime", "Timeout", "MemorySize", "Role", "Environment", "Layers",
-                "Architectures")
+DRIFT_FIELDS = (
+    "CodeSha256",
+    "Handler",
+    "Runtime",
+    "Timeout",
+    "MemorySize",
+    "Role",
+    "Environment",
+    "Layers",
+    "Architectures",
+)
 
 
 @dataclass(frozen=True)
@@ -71,8 +80,9 @@ class FunctionChanges:
         return params
 
 
-def publish_plan(function: str, alias: str, update: dict[str, object], description: str,
-                 restore: dict[str, object] | None = None) -> list[str]:
+def publish_plan(
+    function: str, alias: str, update: dict[str, object], description: str, restore: dict[str, object] | None = None
+) -> list[str]:
     """Plan lines of `LambdaFunction.publish_variant` followed by the alias move callers make."""
     lines = [
         api("lambda", "GetAlias", FunctionName=function, Name=alias),
@@ -121,7 +131,9 @@ class LambdaFunction:
 
     def versions(self) -> list[dict[str, Any]]:
         out = []
-        for page in self.ctx.clients.paginate("lambda", "list_versions_by_function", self.region, FunctionName=self.name):
+        for page in self.ctx.clients.paginate(
+            "lambda", "list_versions_by_function", self.region, FunctionName=self.name
+        ):
             out += [v for v in page.get("Versions", []) if v["Version"] != "$LATEST"]
         return sorted(out, key=lambda v: int(v["Version"]))
 
@@ -155,15 +167,32 @@ class LambdaFunction:
 
     def set_concurrency(self, limit: int | None) -> None:
         if limit is None:
-            self.ctx.clients.call("lambda", "delete_function_concurrency", self.region, FunctionName=self.name,
-                                  ignore=("ResourceNotFoundException",))
+            self.ctx.clients.call(
+                "lambda",
+                "delete_function_concurrency",
+                self.region,
+                FunctionName=self.name,
+                ignore=("ResourceNotFoundException",),
+            )
         else:
-            self.ctx.call("lambda", "put_function_concurrency", self.region, FunctionName=self.name,
-                          ReservedConcurrentExecutions=limit)
+            self.ctx.call(
+                "lambda",
+                "put_function_concurrency",
+                self.region,
+                FunctionName=self.name,
+                ReservedConcurrentExecutions=limit,
+            )
 
     def update_alias(self, version: str, weights: dict[str, float] | None = None, alias: str | None = None) -> None:
-        self.ctx.call("lambda", "update_alias", self.region, FunctionName=self.name, Name=alias or self.alias,
-                      FunctionVersion=version, RoutingConfig={"AdditionalVersionWeights": weights or {}})
+        self.ctx.call(
+            "lambda",
+            "update_alias",
+            self.region,
+            FunctionName=self.name,
+            Name=alias or self.alias,
+            FunctionVersion=version,
+            RoutingConfig={"AdditionalVersionWeights": weights or {}},
+        )
 
     def update_latest(self, params: dict[str, Any]) -> dict[str, Any]:
         self.ctx.call("lambda", "update_function_configuration", self.region, FunctionName=self.name, **params)
@@ -195,8 +224,11 @@ class LambdaFunction:
         before = self.configuration()
         after = self.update_latest(changes.update_params(before))
         try:
-            params: dict[str, Any] = {"FunctionName": self.name, "Description": description,
-                                      "CodeSha256": after["CodeSha256"]}
+            params: dict[str, Any] = {
+                "FunctionName": self.name,
+                "Description": description,
+                "CodeSha256": after["CodeSha256"],
+            }
             if after.get("RevisionId"):
                 params["RevisionId"] = after["RevisionId"]  # fail rather than publish someone else's edit
             version = str(self.ctx.call("lambda", "publish_version", self.region, **params)["Version"])
@@ -211,5 +243,11 @@ class LambdaFunction:
             self.update_latest(params)
 
     def delete_version(self, version: str) -> None:
-        self.ctx.clients.call("lambda", "delete_function", self.region, FunctionName=self.name, Qualifier=version,
-                              ignore=("ResourceNotFoundException",))
+        self.ctx.clients.call(
+            "lambda",
+            "delete_function",
+            self.region,
+            FunctionName=self.name,
+            Qualifier=version,
+            ignore=("ResourceNotFoundException",),
+        )

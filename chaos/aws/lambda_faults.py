@@ -47,10 +47,11 @@ class ConcurrencyFault(ActionHandler):
         return [
             "inject: " + api("lambda", "GetFunctionConcurrency", FunctionName=fn) + f"  (in {region})",
             "inject: " + api("ssm", "PutParameter", Name=self.marker(call), Value="<snapshot>"),
-            "inject: " + api("lambda", "PutFunctionConcurrency", FunctionName=fn,
-                             ReservedConcurrentExecutions=self.limit_of(call)) + f"  (in {region})",
-            "revert: " + api("lambda", "PutFunctionConcurrency", FunctionName=fn,
-                             ReservedConcurrentExecutions="<previous>")
+            "inject: "
+            + api("lambda", "PutFunctionConcurrency", FunctionName=fn, ReservedConcurrentExecutions=self.limit_of(call))
+            + f"  (in {region})",
+            "revert: "
+            + api("lambda", "PutFunctionConcurrency", FunctionName=fn, ReservedConcurrentExecutions="<previous>")
             + f"  (in {region}; lambda:DeleteFunctionConcurrency if there was none)",
             "revert: " + api("lambda", "GetFunctionConcurrency", FunctionName=fn) + "  (leftover check)",
             "revert: " + api("ssm", "DeleteParameter", Name=self.marker(call)),
@@ -58,8 +59,12 @@ class ConcurrencyFault(ActionHandler):
 
     def inject(self, call: ActionCall) -> Undo:
         fn = LambdaFunction(self.ctx, self.region_of(call))
-        undo: dict[str, JsonValue] = {"region": fn.region, "function": fn.name, "previous": fn.concurrency(),
-                                      "limit": self.limit_of(call)}
+        undo: dict[str, JsonValue] = {
+            "region": fn.region,
+            "function": fn.name,
+            "previous": fn.concurrency(),
+            "limit": self.limit_of(call),
+        }
         self.ctx.markers.put(self.marker(call), undo)
         try:
             fn.set_concurrency(self.limit_of(call))
@@ -78,8 +83,9 @@ class ConcurrencyFault(ActionHandler):
         fn.set_concurrency(None if previous is None else int(str(previous)))
         now = fn.concurrency()
         if now != previous:
-            raise ProviderError(f"reserved concurrency of {fn.name} in {fn.region} is {now} after revert, "
-                                f"expected {previous}")
+            raise ProviderError(
+                f"reserved concurrency of {fn.name} in {fn.region} is {now} after revert, expected {previous}"
+            )
         self.ctx.markers.delete(marker)
 
 
@@ -110,17 +116,33 @@ class BadVersionFault(ActionHandler):
 
     def plan(self, call: ActionCall) -> list[str]:
         fn, alias, share = self.target.function, self.target.alias, self.share(call)
-        route = ({"FunctionVersion": "<bad>", "RoutingConfig": {}} if share >= 1 else
-                 {"FunctionVersion": "<current>", "RoutingConfig": {"<bad>": round(share, 4)}})
-        publish = publish_plan(fn, alias, {"Handler": BAD_HANDLER}, f"{BAD_DESCRIPTION} ({alias} was <current>)",
-                               restore={"Handler": "<handler before>"})
+        route = (
+            {"FunctionVersion": "<bad>", "RoutingConfig": {}}
+            if share >= 1
+            else {"FunctionVersion": "<current>", "RoutingConfig": {"<bad>": round(share, 4)}}
+        )
+        publish = publish_plan(
+            fn,
+            alias,
+            {"Handler": BAD_HANDLER},
+            f"{BAD_DESCRIPTION} ({alias} was <current>)",
+            restore={"Handler": "<handler before>"},
+        )
         return [
             "inject: " + publish[0],
             "inject: " + api("ssm", "PutParameter", Name=self.marker(call), Value="<snapshot>"),
             *("inject: " + line for line in publish[1:]),
             "inject: " + api("lambda", "UpdateAlias", FunctionName=fn, Name=alias, **route),
-            "revert: " + api("lambda", "UpdateAlias", FunctionName=fn, Name=alias, FunctionVersion="<current>",
-                             RoutingConfig="<before>") + "  (only if it still routes to <bad>)",
+            "revert: "
+            + api(
+                "lambda",
+                "UpdateAlias",
+                FunctionName=fn,
+                Name=alias,
+                FunctionVersion="<current>",
+                RoutingConfig="<before>",
+            )
+            + "  (only if it still routes to <bad>)",
             "revert: " + api("lambda", "DeleteFunction", FunctionName=fn, Qualifier="<bad>"),
             "revert: " + api("lambda", "ListVersionsByFunction", FunctionName=fn) + "  (leftover check)",
             "revert: " + api("ssm", "DeleteParameter", Name=self.marker(call)),
@@ -132,13 +154,22 @@ class BadVersionFault(ActionHandler):
         if alias.weights:
             raise ProviderError(f"alias {fn.alias} already routes to {sorted(alias.weights)}; refusing to add a fault")
         latest = fn.configuration()
-        undo: dict[str, Any] = {"region": fn.region, "alias_version": alias.version, "alias_weights": alias.weights,
-                                "latest_handler": latest["Handler"], "bad_version": None, "share": self.share(call)}
+        undo: dict[str, Any] = {
+            "region": fn.region,
+            "alias_version": alias.version,
+            "alias_weights": alias.weights,
+            "latest_handler": latest["Handler"],
+            "bad_version": None,
+            "share": self.share(call),
+        }
         marker = self.marker(call)
         self.ctx.markers.put(marker, undo)
         try:
-            bad = fn.publish_variant(FunctionChanges(handler=BAD_HANDLER),
-                                     f"{BAD_DESCRIPTION} ({fn.alias} was {alias.version})", keep_latest=False)
+            bad = fn.publish_variant(
+                FunctionChanges(handler=BAD_HANDLER),
+                f"{BAD_DESCRIPTION} ({fn.alias} was {alias.version})",
+                keep_latest=False,
+            )
             undo["bad_version"] = bad
             self.ctx.markers.put(marker, undo)
             if undo["share"] >= 1:
@@ -178,8 +209,11 @@ class BadVersionFault(ActionHandler):
                 fn.delete_version(version)
 
     def _bad_versions(self, fn: LambdaFunction) -> list[str]:
-        return [v["Version"] for v in fn.versions()
-                if v.get("Handler") == BAD_HANDLER and str(v.get("Description", "")).startswith(BAD_DESCRIPTION)]
+        return [
+            v["Version"]
+            for v in fn.versions()
+            if v.get("Handler") == BAD_HANDLER and str(v.get("Description", "")).startswith(BAD_DESCRIPTION)
+        ]
 
     def _leftovers(self, fn: LambdaFunction) -> list[str]:
         left = [f"bad version {v} of {fn.name} still exists" for v in self._bad_versions(fn)]

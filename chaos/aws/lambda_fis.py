@@ -58,9 +58,13 @@ class FisLambdaFault(ActionHandler):
 
     def template(self, call: ActionCall, function_arn: str) -> dict[str, Any]:
         return FisExperiment(self.ctx).template_params(
-            action_id=FIS_ACTIONS[call.name], description=f"hanbit-drill {call.name} on {self.target.function}",
-            resource_type="aws:lambda:function", target_key="Functions", resource_arns=[function_arn],
-            parameters=fis_parameters(call), fault=call.name,
+            action_id=FIS_ACTIONS[call.name],
+            description=f"hanbit-drill {call.name} on {self.target.function}",
+            resource_type="aws:lambda:function",
+            target_key="Functions",
+            resource_arns=[function_arn],
+            parameters=fis_parameters(call),
+            fault=call.name,
         )
 
     def preflight(self, call: ActionCall) -> list[str]:
@@ -80,7 +84,9 @@ class FisLambdaFault(ActionHandler):
         return [
             "inject: " + api("lambda", "GetFunctionConfiguration", FunctionName=fn) + "  (function ARN)",
             "inject: " + api("ssm", "PutParameter", Name=self.marker(call), Value="<snapshot>"),
-            *FisExperiment(self.ctx).plan(self.template(call, f"arn:aws:lambda:{self.target.region}:<account>:function:{fn}")),
+            *FisExperiment(self.ctx).plan(
+                self.template(call, f"arn:aws:lambda:{self.target.region}:<account>:function:{fn}")
+            ),
             "revert: " + api("ssm", "DeleteParameter", Name=self.marker(call)),
         ]
 
@@ -96,8 +102,7 @@ class FisLambdaFault(ActionHandler):
         stop_fis_fault(self, self.marker(call), undo)
 
 
-def start_fis_fault(handler: ActionHandler, template: dict[str, Any], marker: str,
-                    extra: dict[str, JsonValue]) -> Undo:
+def start_fis_fault(handler: ActionHandler, template: dict[str, Any], marker: str, extra: dict[str, JsonValue]) -> Undo:
     ctx = handler.ctx
     fis = FisExperiment(ctx)
     undo: dict[str, JsonValue] = {"region": fis.region, "template_id": None, "experiment_id": None, **extra}

@@ -39,8 +39,10 @@ class RollbackRemediation(ActionHandler):
                     return [f"lambda.rollback: version {params.to_version} of {fn.name} does not exist"]
                 return []
             if fn.previous_version(current) is None:
-                return [f"alias {params.alias} of {fn.name} points at version {current} and there is no earlier "
-                        f"published version to roll back to"]
+                return [
+                    f"alias {params.alias} of {fn.name} points at version {current} and there is no earlier "
+                    f"published version to roll back to"
+                ]
             return []
 
         return guarded(previous, "checking the previous version")
@@ -56,8 +58,8 @@ class RollbackRemediation(ActionHandler):
         return [
             "remediate: " + api("lambda", "GetAlias", FunctionName=fn, Name=params.alias),
             "remediate: " + api("lambda", "ListVersionsByFunction", FunctionName=fn) + "  (without to_version)",
-            "remediate: " + api("lambda", "UpdateAlias", FunctionName=fn, Name=params.alias, FunctionVersion=to,
-                                RoutingConfig={}),
+            "remediate: "
+            + api("lambda", "UpdateAlias", FunctionName=fn, Name=params.alias, FunctionVersion=to, RoutingConfig={}),
         ]
 
     def remediate(self, call: ActionCall, context: RemediationContext) -> dict[str, JsonValue]:
@@ -66,11 +68,17 @@ class RollbackRemediation(ActionHandler):
         current = fn.get_alias(params.alias)
         to = params.to_version or self._from_fault(context, params.alias) or fn.previous_version(current.version)
         if to is None:
-            raise ProviderError(f"alias {params.alias} of {fn.name} is at version {current.version}: "
-                                f"no previous version to roll back to")
+            raise ProviderError(
+                f"alias {params.alias} of {fn.name} is at version {current.version}: "
+                f"no previous version to roll back to"
+            )
         fn.update_alias(to, {}, alias=params.alias)
-        return {"alias": params.alias, "from_version": current.version, "to_version": to,
-                "cleared_weights": sorted(current.weights)}
+        return {
+            "alias": params.alias,
+            "from_version": current.version,
+            "to_version": to,
+            "cleared_weights": sorted(current.weights),
+        }
 
     def _from_fault(self, context: RemediationContext, alias: str) -> str | None:
         if alias != self.target.alias:
@@ -90,8 +98,10 @@ class DeleteConcurrencyRemediation(ActionHandler):
 
     def plan(self, call: ActionCall) -> list[str]:
         fn = self.target.function
-        return ["remediate: " + api("lambda", "GetFunctionConcurrency", FunctionName=fn),
-                "remediate: " + api("lambda", "DeleteFunctionConcurrency", FunctionName=fn)]
+        return [
+            "remediate: " + api("lambda", "GetFunctionConcurrency", FunctionName=fn),
+            "remediate: " + api("lambda", "DeleteFunctionConcurrency", FunctionName=fn),
+        ]
 
     def remediate(self, call: ActionCall, context: RemediationContext) -> dict[str, JsonValue]:
         fn = LambdaFunction(self.ctx)
@@ -127,8 +137,8 @@ class UpdateConfigRemediation(ActionHandler):
         update = {k: v for k, v in (("Timeout", changes.timeout_s), ("MemorySize", changes.memory_mb)) if v is not None}
         return [
             *("remediate: " + line for line in publish_plan(fn, alias, update, "hanbit-drill update-config")),
-            "remediate: " + api("lambda", "UpdateAlias", FunctionName=fn, Name=alias, FunctionVersion="<new>",
-                                RoutingConfig={}),
+            "remediate: "
+            + api("lambda", "UpdateAlias", FunctionName=fn, Name=alias, FunctionVersion="<new>", RoutingConfig={}),
         ]
 
     def remediate(self, call: ActionCall, context: RemediationContext) -> dict[str, JsonValue]:
@@ -137,5 +147,9 @@ class UpdateConfigRemediation(ActionHandler):
         previous = fn.get_alias().version
         version = fn.publish_variant(changes, "hanbit-drill update-config", keep_latest=True)
         fn.update_alias(version)
-        return {"from_version": previous, "to_version": version, "timeout_s": changes.timeout_s,
-                "memory_mb": changes.memory_mb}
+        return {
+            "from_version": previous,
+            "to_version": version,
+            "timeout_s": changes.timeout_s,
+            "memory_mb": changes.memory_mb,
+        }

@@ -40,7 +40,13 @@ class FaultMarkers:
         if len(value) > MAX_VALUE_CHARS:
             value = json.dumps({**(summary or {}), "truncated": True}, sort_keys=True, separators=(",", ":"))
         self.clients.call(
-            "ssm", "put_parameter", self.region, Name=name, Value=value, Type="String", Overwrite=True,
+            "ssm",
+            "put_parameter",
+            self.region,
+            Name=name,
+            Value=value,
+            Type="String",
+            Overwrite=True,
             Description="hanbit-drill fault in effect: snapshot to revert it (deleted on revert)",
         )
 

@@ -32,9 +32,19 @@ from chaos.targets import AwsTarget
 from scenarios.errors import InvalidInputError
 
 HANDLERS: tuple[type[ActionHandler], ...] = (
-    ConcurrencyFault, BadVersionFault, FisLambdaFault, TableCorruption, TableThrottle, RegionOutageFault,
-    PauseReplicationFault, RollbackRemediation, DeleteConcurrencyRemediation, UpdateConfigRemediation,
-    BackupRemediation, RestoreRemediation, RegionRouting,
+    ConcurrencyFault,
+    BadVersionFault,
+    FisLambdaFault,
+    TableCorruption,
+    TableThrottle,
+    RegionOutageFault,
+    PauseReplicationFault,
+    RollbackRemediation,
+    DeleteConcurrencyRemediation,
+    UpdateConfigRemediation,
+    BackupRemediation,
+    RestoreRemediation,
+    RegionRouting,
 )
 
 
@@ -116,12 +126,16 @@ class AwsProvider:
             problems = []
             for marker in self.ctx.markers.list(self.target.function):
                 if marker.name == RegionRouting(self.ctx).marker():
-                    problems.append(f"traffic is still failed over to {marker.data.get('to_region')} by an earlier "
-                                    f"drill (SSM parameter {marker.name}); run region.failback first")
+                    problems.append(
+                        f"traffic is still failed over to {marker.data.get('to_region')} by an earlier "
+                        f"drill (SSM parameter {marker.name}); run region.failback first"
+                    )
                 else:
-                    problems.append(f"an earlier drill left a fault in place (SSM parameter {marker.name}); run "
-                                    f"`hanbit-drill cleanup` on its journal, or delete the parameter once you have "
-                                    f"undone it by hand")
+                    problems.append(
+                        f"an earlier drill left a fault in place (SSM parameter {marker.name}); run "
+                        f"`hanbit-drill cleanup` on its journal, or delete the parameter once you have "
+                        f"undone it by hand"
+                    )
             return problems
 
         return guarded(check, "checking for faults left by earlier drills")

@@ -36,12 +36,16 @@ class RegionOutageFault(ConcurrencyFault):
         problems = []
         regions = [self.target.region, self.target.secondary_region]
         if params.region not in regions:
-            problems.append(f"region.outage: region {params.region} is neither the target's region "
-                            f"{self.target.region} nor its secondary_region {self.target.secondary_region}")
+            problems.append(
+                f"region.outage: region {params.region} is neither the target's region "
+                f"{self.target.region} nor its secondary_region {self.target.secondary_region}"
+            )
             return problems
         if params.mode != "refuse":
-            problems.append("region.outage: mode 'blackhole' cannot be made real on AWS (the outage is the region's "
-                            "function throttled to 0, which answers at once); use mode 'refuse'")
+            problems.append(
+                "region.outage: mode 'blackhole' cannot be made real on AWS (the outage is the region's "
+                "function throttled to 0, which answers at once); use mode 'refuse'"
+            )
         return problems + super().preflight(call)
 
 
@@ -55,8 +59,11 @@ class PauseReplicationFault(ActionHandler):
         return FisExperiment(self.ctx).template_params(
             action_id="aws:dynamodb:global-table-pause-replication",
             description=f"hanbit-drill {call.name} on {self.target.table} in {self.target.region}",
-            resource_type="aws:dynamodb:global-table", target_key="Tables", resource_arns=[table_arn],
-            parameters={}, fault=call.name,
+            resource_type="aws:dynamodb:global-table",
+            target_key="Tables",
+            resource_arns=[table_arn],
+            parameters={},
+            fault=call.name,
         )
 
     def preflight(self, call: ActionCall) -> list[str]:
@@ -77,7 +84,9 @@ class PauseReplicationFault(ActionHandler):
         return [
             "inject: " + api("dynamodb", "DescribeTable", TableName=table) + "  (table ARN)",
             "inject: " + api("ssm", "PutParameter", Name=self.marker(call), Value="<snapshot>"),
-            *FisExperiment(self.ctx).plan(self.template(call, f"arn:aws:dynamodb:{self.target.region}:<account>:table/{table}")),
+            *FisExperiment(self.ctx).plan(
+                self.template(call, f"arn:aws:dynamodb:{self.target.region}:<account>:table/{table}")
+            ),
             "revert: " + api("ssm", "DeleteParameter", Name=self.marker(call)),
         ]
 

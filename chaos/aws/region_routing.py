@@ -55,7 +55,9 @@ class RegionRouting(ActionHandler):
             problems.append(f"table {self.target.table} in {region} is {table['TableStatus']}")
         for replica in table.get("Replicas", []) or []:
             if replica.get("ReplicaStatus", "ACTIVE") != "ACTIVE":
-                problems.append(f"replica of {self.target.table} in {replica['RegionName']} is {replica['ReplicaStatus']}")
+                problems.append(
+                    f"replica of {self.target.table} in {replica['RegionName']} is {replica['ReplicaStatus']}"
+                )
         return problems
 
     def checkers_healthy(self) -> bool | None:
@@ -80,27 +82,40 @@ class RegionRouting(ActionHandler):
 
     def _describe_arc_cluster(self) -> list[tuple[str, str]]:
         arn = self.target.routing_control_arn
-        control = self.ctx.call("route53-recovery-control-config", "describe_routing_control", ARC_CONTROL_REGION,
-                                RoutingControlArn=arn)["RoutingControl"]
-        panel = self.ctx.call("route53-recovery-control-config", "describe_control_panel", ARC_CONTROL_REGION,
-                              ControlPanelArn=control["ControlPanelArn"])["ControlPanel"]
-        cluster = self.ctx.call("route53-recovery-control-config", "describe_cluster", ARC_CONTROL_REGION,
-                                ClusterArn=panel["ClusterArn"])["Cluster"]
+        control = self.ctx.call(
+            "route53-recovery-control-config", "describe_routing_control", ARC_CONTROL_REGION, RoutingControlArn=arn
+        )["RoutingControl"]
+        panel = self.ctx.call(
+            "route53-recovery-control-config",
+            "describe_control_panel",
+            ARC_CONTROL_REGION,
+            ControlPanelArn=control["ControlPanelArn"],
+        )["ControlPanel"]
+        cluster = self.ctx.call(
+            "route53-recovery-control-config", "describe_cluster", ARC_CONTROL_REGION, ClusterArn=panel["ClusterArn"]
+        )["Cluster"]
         return [(e["Endpoint"], e["Region"]) for e in cluster.get("ClusterEndpoints", [])]
 
     def arc_call(self, method: str, **params: Any) -> dict[str, Any]:
         errors = []
         for endpoint, region in self.arc_endpoints():
             try:
-                found = self.ctx.clients.call("route53-recovery-cluster", method, region, endpoint_url=endpoint, **params)
+                found = self.ctx.clients.call(
+                    "route53-recovery-cluster", method, region, endpoint_url=endpoint, **params
+                )
                 return found or {}
             except AwsApiError as exc:
                 errors.append(str(exc))  # any one healthy endpoint will do
-        raise ProviderError("every ARC cluster endpoint failed: " + "; ".join(errors or ["the cluster has no endpoints"]))
+        raise ProviderError(
+            "every ARC cluster endpoint failed: " + "; ".join(errors or ["the cluster has no endpoints"])
+        )
 
     def arc_state(self) -> str:
-        return str(self.arc_call("get_routing_control_state",
-                                 RoutingControlArn=self.target.routing_control_arn)["RoutingControlState"])
+        return str(
+            self.arc_call("get_routing_control_state", RoutingControlArn=self.target.routing_control_arn)[
+                "RoutingControlState"
+            ]
+        )
 
     # ---- protocol ------------------------------------------------------------------------------
 
@@ -113,17 +128,23 @@ class RegionRouting(ActionHandler):
         if isinstance(params, Failover) and params.to_region != secondary:
             problems.append(f"region.failover: to_region {params.to_region} is not the secondary_region {secondary}")
         if isinstance(params, Failback) and params.to_region != self.target.region:
-            problems.append(f"region.failback: to_region {params.to_region} is not the primary region {self.target.region}")
+            problems.append(
+                f"region.failback: to_region {params.to_region} is not the primary region {self.target.region}"
+            )
         if not self.target.routing_control_arn and not self.target.health_check_id:
-            problems.append(f"{call.name}: the target names neither routing_control_arn (ARC) nor health_check_id "
-                            f"(Route 53) for the primary")
+            problems.append(
+                f"{call.name}: the target names neither routing_control_arn (ARC) nor health_check_id "
+                f"(Route 53) for the primary"
+            )
         elif self.target.routing_control_arn:
             problems += guarded(lambda: self._readable(self.arc_state), "reading the ARC routing control")
         else:
             problems += guarded(lambda: self._readable(self.inverted), "reading the Route 53 health check")
         found = function_problems(self.ctx, secondary)
-        problems += found or guarded(lambda: [f"secondary region not healthy: {p}" for p in self.region_problems(secondary)],
-                                     f"checking the secondary region {secondary}")
+        problems += found or guarded(
+            lambda: [f"secondary region not healthy: {p}" for p in self.region_problems(secondary)],
+            f"checking the secondary region {secondary}",
+        )
         return problems
 
     @staticmethod
@@ -134,24 +155,38 @@ class RegionRouting(ActionHandler):
     def plan(self, call: ActionCall) -> list[str]:
         failover = call.name == "region.failover"
         region = self.target.secondary_region if failover else self.target.region
-        checks = [api("lambda", "GetFunctionConfiguration", FunctionName=self.target.function, Qualifier=self.target.alias)
-                  + f"  (in {region}: health)",
-                  api("lambda", "GetFunctionConcurrency", FunctionName=self.target.function) + f"  (in {region})",
-                  api("dynamodb", "DescribeTable", TableName=self.target.table) + f"  (in {region}: table and replicas ACTIVE)"]
+        checks = [
+            api("lambda", "GetFunctionConfiguration", FunctionName=self.target.function, Qualifier=self.target.alias)
+            + f"  (in {region}: health)",
+            api("lambda", "GetFunctionConcurrency", FunctionName=self.target.function) + f"  (in {region})",
+            api("dynamodb", "DescribeTable", TableName=self.target.table)
+            + f"  (in {region}: table and replicas ACTIVE)",
+        ]
         if self.target.routing_control_arn:
             arn = self.target.routing_control_arn
-            route = [api("route53-recovery-control-config", "DescribeRoutingControl", RoutingControlArn=arn)
-                     + "  (then DescribeControlPanel, DescribeCluster: the cluster endpoints)",
-                     api("route53-recovery-cluster", "UpdateRoutingControlState", RoutingControlArn=arn,
-                         RoutingControlState="Off" if failover else "On")]
+            route = [
+                api("route53-recovery-control-config", "DescribeRoutingControl", RoutingControlArn=arn)
+                + "  (then DescribeControlPanel, DescribeCluster: the cluster endpoints)",
+                api(
+                    "route53-recovery-cluster",
+                    "UpdateRoutingControlState",
+                    RoutingControlArn=arn,
+                    RoutingControlState="Off" if failover else "On",
+                ),
+            ]
         else:
             hc = self.target.health_check_id or "<health_check_id>"
-            route = [api("route53", "GetHealthCheckStatus", HealthCheckId=hc),
-                     api("route53", "UpdateHealthCheck", HealthCheckId=hc, Inverted=failover)
-                     + ("  (only if the checkers still see the primary healthy)" if failover else "")]
+            route = [
+                api("route53", "GetHealthCheckStatus", HealthCheckId=hc),
+                api("route53", "UpdateHealthCheck", HealthCheckId=hc, Inverted=failover)
+                + ("  (only if the checkers still see the primary healthy)" if failover else ""),
+            ]
         wait = [] if failover else ["(repeat the health reads until the primary is healthy)"]
-        marker = (api("ssm", "PutParameter", Name=self.marker(), Value="<failover detail>") if failover
-                  else api("ssm", "DeleteParameter", Name=self.marker()))
+        marker = (
+            api("ssm", "PutParameter", Name=self.marker(), Value="<failover detail>")
+            if failover
+            else api("ssm", "DeleteParameter", Name=self.marker())
+        )
         return ["remediate: " + line for line in [*checks, *wait, *route, marker]]
 
     def remediate(self, call: ActionCall, context: RemediationContext) -> dict[str, JsonValue]:
@@ -172,8 +207,11 @@ class RegionRouting(ActionHandler):
         self.ctx.markers.put(self.marker(), detail)
         if self.target.routing_control_arn:
             detail["previous_state"] = self.arc_state()
-            self.arc_call("update_routing_control_state", RoutingControlArn=self.target.routing_control_arn,
-                          RoutingControlState="Off")
+            self.arc_call(
+                "update_routing_control_state",
+                RoutingControlArn=self.target.routing_control_arn,
+                RoutingControlState="Off",
+            )
             detail["routing_control"] = "Off"
         elif self.checkers_healthy() is False:
             detail["health_check"] = "already failing: Route 53 routes to the secondary by itself"
@@ -197,13 +235,18 @@ class RegionRouting(ActionHandler):
 
         try:
             self.ctx.poll.until(healthy, f"the primary region {primary} to be healthy")
-        except ProviderError:
-            raise ProviderError(f"will not fail back to {primary}: " + "; ".join(self.region_problems(primary)
-                                                                             or ["its health check still fails"]))
+        except ProviderError as exc:
+            raise ProviderError(
+                f"will not fail back to {primary}: "
+                + "; ".join(self.region_problems(primary) or ["its health check still fails"])
+            ) from exc
         detail: dict[str, JsonValue] = {"to_region": primary}
         if self.target.routing_control_arn:
-            self.arc_call("update_routing_control_state", RoutingControlArn=self.target.routing_control_arn,
-                          RoutingControlState="On")
+            self.arc_call(
+                "update_routing_control_state",
+                RoutingControlArn=self.target.routing_control_arn,
+                RoutingControlState="On",
+            )
             detail["routing_control"] = "On"
         elif self.inverted():
             self.ctx.call("route53", "update_health_check", HealthCheckId=self.target.health_check_id, Inverted=False)

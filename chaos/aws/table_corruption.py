@@ -69,8 +69,9 @@ class TableCorruption(ActionHandler):
 
     def preflight(self, call: ActionCall) -> list[str]:
         def check() -> list[str]:
-            found = self.ctx.clients.call("dynamodb", "describe_table", TableName=self.target.table,
-                                          ignore=("ResourceNotFoundException",))
+            found = self.ctx.clients.call(
+                "dynamodb", "describe_table", TableName=self.target.table, ignore=("ResourceNotFoundException",)
+            )
             if found is None:
                 return [f"DynamoDB table {self.target.table} does not exist in {self.target.region}"]
             return []
@@ -85,15 +86,36 @@ class TableCorruption(ActionHandler):
             "inject: " + api("dynamodb", "Scan", TableName=table, FilterExpression=cond, ConsistentRead=True),
             "inject: " + api("ssm", "PutParameter", Name=self.marker(call), Value="<snapshot summary>"),
             f"inject: (a {params.fraction:.0%} share of the tagged items, modes {', '.join(params.modes)} in turn)",
-            "inject: " + api("dynamodb", "UpdateItem", TableName=table, UpdateExpression="SET <string attrs> = <garbled>",
-                             ConditionExpression=cond) + "  (garble)",
-            "inject: " + api("dynamodb", "UpdateItem", TableName=table, UpdateExpression="REMOVE <attr>",
-                             ConditionExpression=cond) + "  (drop-attribute)",
+            "inject: "
+            + api(
+                "dynamodb",
+                "UpdateItem",
+                TableName=table,
+                UpdateExpression="SET <string attrs> = <garbled>",
+                ConditionExpression=cond,
+            )
+            + "  (garble)",
+            "inject: "
+            + api("dynamodb", "UpdateItem", TableName=table, UpdateExpression="REMOVE <attr>", ConditionExpression=cond)
+            + "  (drop-attribute)",
             "inject: " + api("dynamodb", "DeleteItem", TableName=table, ConditionExpression=cond) + "  (delete)",
-            "revert: " + api("dynamodb", "UpdateItem", TableName=table, UpdateExpression="SET <attr> = <original>",
-                             ConditionExpression="<attr still garbled / still missing>"),
-            "revert: " + api("dynamodb", "PutItem", TableName=table, Item="<original>",
-                             ConditionExpression="attribute_not_exists(<key>)") + "  (deleted items)",
+            "revert: "
+            + api(
+                "dynamodb",
+                "UpdateItem",
+                TableName=table,
+                UpdateExpression="SET <attr> = <original>",
+                ConditionExpression="<attr still garbled / still missing>",
+            ),
+            "revert: "
+            + api(
+                "dynamodb",
+                "PutItem",
+                TableName=table,
+                Item="<original>",
+                ConditionExpression="attribute_not_exists(<key>)",
+            )
+            + "  (deleted items)",
             "revert: " + api("dynamodb", "GetItem", TableName=table, ConsistentRead=True) + "  (leftover check)",
             "revert: " + api("ssm", "DeleteParameter", Name=self.marker(call)),
         ]
@@ -102,14 +124,22 @@ class TableCorruption(ActionHandler):
 
     def inject(self, call: ActionCall) -> Undo:
         params, table, tag = self._params(call), self.target.table, self.target.drill_tag
-        keys = [k["AttributeName"] for k in self.ctx.call("dynamodb", "describe_table", TableName=table)["Table"]["KeySchema"]]
+        keys = [
+            k["AttributeName"]
+            for k in self.ctx.call("dynamodb", "describe_table", TableName=table)["Table"]["KeySchema"]
+        ]
         items = self._tagged_items()
         if not items:
             raise ProviderError(f"no item of table {table} carries the drill tag attribute {tag!r}: nothing to corrupt")
         chosen = self.rng.sample(items, max(1, round(params.fraction * len(items))))
         plans = [self._corruption(item, keys, params.modes[i % len(params.modes)]) for i, item in enumerate(chosen)]
-        undo: dict[str, Any] = {"table": table, "region": self.target.region, "keys": keys, "tagged": len(items),
-                                "items": []}
+        undo: dict[str, Any] = {
+            "table": table,
+            "region": self.target.region,
+            "keys": keys,
+            "tagged": len(items),
+            "items": [],
+        }
         marker = self.marker(call)
         self.ctx.markers.put(marker, undo | {"items": plans}, summary={"table": table, "count": len(plans)})
         for plan in plans:
@@ -128,8 +158,12 @@ class TableCorruption(ActionHandler):
     def _tagged_items(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for page in self.ctx.clients.paginate(
-            "dynamodb", "scan", TableName=self.target.table, ConsistentRead=True,
-            FilterExpression="attribute_exists(#tag)", ExpressionAttributeNames={"#tag": self.target.drill_tag},
+            "dynamodb",
+            "scan",
+            TableName=self.target.table,
+            ConsistentRead=True,
+            FilterExpression="attribute_exists(#tag)",
+            ExpressionAttributeNames={"#tag": self.target.drill_tag},
         ):
             items += page.get("Items", [])
         return items
@@ -151,18 +185,30 @@ class TableCorruption(ActionHandler):
 
     def _apply(self, plan: dict[str, Any], keys: list[str]) -> None:
         item = decode(plan["original"])
-        common = {"TableName": self.target.table, "Key": {k: item[k] for k in keys},
-                  "ConditionExpression": "attribute_exists(#tag)"}
+        common = {
+            "TableName": self.target.table,
+            "Key": {k: item[k] for k in keys},
+            "ConditionExpression": "attribute_exists(#tag)",
+        }
         names = {"#tag": self.target.drill_tag}
         if plan["mode"] == "garble":
             sets = {f"#a{i}": (k, v) for i, (k, v) in enumerate(plan["garbled"].items())}
-            self.ctx.call("dynamodb", "update_item", **common,
-                          UpdateExpression="SET " + ", ".join(f"{n} = :{n[1:]}" for n in sets),
-                          ExpressionAttributeNames=names | {n: kv[0] for n, kv in sets.items()},
-                          ExpressionAttributeValues={f":{n[1:]}": {"S": kv[1]} for n, kv in sets.items()})
+            self.ctx.call(
+                "dynamodb",
+                "update_item",
+                **common,
+                UpdateExpression="SET " + ", ".join(f"{n} = :{n[1:]}" for n in sets),
+                ExpressionAttributeNames=names | {n: kv[0] for n, kv in sets.items()},
+                ExpressionAttributeValues={f":{n[1:]}": {"S": kv[1]} for n, kv in sets.items()},
+            )
         elif plan["mode"] == "drop-attribute":
-            self.ctx.call("dynamodb", "update_item", **common, UpdateExpression="REMOVE #d",
-                          ExpressionAttributeNames=names | {"#d": plan["dropped"]})
+            self.ctx.call(
+                "dynamodb",
+                "update_item",
+                **common,
+                UpdateExpression="REMOVE #d",
+                ExpressionAttributeNames=names | {"#d": plan["dropped"]},
+            )
         else:
             self.ctx.call("dynamodb", "delete_item", **common, ExpressionAttributeNames=names)
 
@@ -176,12 +222,14 @@ class TableCorruption(ActionHandler):
         if undo.get("truncated"):
             raise ProviderError(
                 f"{undo.get('count')} corrupted items of {undo.get('table')} cannot be put back without the "
-                f"journal's undo data (the SSM marker {marker} only holds a summary); restore the table instead")
+                f"journal's undo data (the SSM marker {marker} only holds a summary); restore the table instead"
+            )
         self._restore(dict(undo))
         leftovers = self._leftovers(dict(undo))
         if leftovers:
-            raise ProviderError(f"revert left {len(leftovers)} items of {undo['table']} corrupted: "
-                                + ", ".join(leftovers[:10]))
+            raise ProviderError(
+                f"revert left {len(leftovers)} items of {undo['table']} corrupted: " + ", ".join(leftovers[:10])
+            )
         self.ctx.markers.delete(marker)
 
     def _restore(self, undo: dict[str, Any]) -> None:
@@ -191,17 +239,33 @@ class TableCorruption(ActionHandler):
             if plan["mode"] == "garble":
                 # One conditional write per attribute: a user's later edit of one field keeps that field.
                 for name, garbled in plan["garbled"].items():
-                    self._conditional("update_item", TableName=undo["table"], Key=key, UpdateExpression="SET #a = :o",
-                                      ConditionExpression="#a = :g", ExpressionAttributeNames={"#a": name},
-                                      ExpressionAttributeValues={":o": item[name], ":g": {"S": garbled}})
+                    self._conditional(
+                        "update_item",
+                        TableName=undo["table"],
+                        Key=key,
+                        UpdateExpression="SET #a = :o",
+                        ConditionExpression="#a = :g",
+                        ExpressionAttributeNames={"#a": name},
+                        ExpressionAttributeValues={":o": item[name], ":g": {"S": garbled}},
+                    )
             elif plan["mode"] == "drop-attribute":
-                self._conditional("update_item", TableName=undo["table"], Key=key, UpdateExpression="SET #d = :o",
-                                  ConditionExpression="attribute_exists(#k) AND attribute_not_exists(#d)",
-                                  ExpressionAttributeNames={"#d": plan["dropped"], "#k": keys[0]},
-                                  ExpressionAttributeValues={":o": item[plan["dropped"]]})
+                self._conditional(
+                    "update_item",
+                    TableName=undo["table"],
+                    Key=key,
+                    UpdateExpression="SET #d = :o",
+                    ConditionExpression="attribute_exists(#k) AND attribute_not_exists(#d)",
+                    ExpressionAttributeNames={"#d": plan["dropped"], "#k": keys[0]},
+                    ExpressionAttributeValues={":o": item[plan["dropped"]]},
+                )
             else:
-                self._conditional("put_item", TableName=undo["table"], Item=item,
-                                  ConditionExpression="attribute_not_exists(#k)", ExpressionAttributeNames={"#k": keys[0]})
+                self._conditional(
+                    "put_item",
+                    TableName=undo["table"],
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(#k)",
+                    ExpressionAttributeNames={"#k": keys[0]},
+                )
 
     def _conditional(self, method: str, **params: Any) -> None:
         try:
@@ -216,12 +280,19 @@ class TableCorruption(ActionHandler):
         for plan in undo["items"]:
             item, keys = decode(plan["original"]), undo["keys"]
             key = {k: item[k] for k in keys}
-            now = self.ctx.call("dynamodb", "get_item", TableName=undo["table"], Key=key, ConsistentRead=True).get("Item")
+            now = self.ctx.call("dynamodb", "get_item", TableName=undo["table"], Key=key, ConsistentRead=True).get(
+                "Item"
+            )
             label = "/".join(str(next(iter(v.values()))) for v in key.values())
-            if plan["mode"] == "garble" and now and any(now.get(k, {}).get("S") == v for k, v in plan["garbled"].items()):
-                left.append(label)
-            elif plan["mode"] == "drop-attribute" and now and plan["dropped"] not in now:
-                left.append(label)
-            elif plan["mode"] == "delete" and now is None:
+            if (
+                plan["mode"] == "garble"
+                and now
+                and any(now.get(k, {}).get("S") == v for k, v in plan["garbled"].items())
+                or plan["mode"] == "drop-attribute"
+                and now
+                and plan["dropped"] not in now
+                or plan["mode"] == "delete"
+                and now is None
+            ):
                 left.append(label)
         return left

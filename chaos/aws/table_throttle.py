@@ -32,8 +32,10 @@ def billing_mode(table: dict[str, Any]) -> str:
 def capacity(table: dict[str, Any]) -> dict[str, int]:
     if billing_mode(table) == ON_DEMAND:
         found = table.get("OnDemandThroughput") or {}
-        return {"read": int(found.get("MaxReadRequestUnits", NO_LIMIT)),
-                "write": int(found.get("MaxWriteRequestUnits", NO_LIMIT))}
+        return {
+            "read": int(found.get("MaxReadRequestUnits", NO_LIMIT)),
+            "write": int(found.get("MaxWriteRequestUnits", NO_LIMIT)),
+        }
     found = table.get("ProvisionedThroughput") or {}
     return {"read": int(found.get("ReadCapacityUnits", 0)), "write": int(found.get("WriteCapacityUnits", 0))}
 
@@ -63,27 +65,42 @@ class TableThrottle(ActionHandler):
         table = self.ctx.call("dynamodb", "describe_table", TableName=self.target.table)["Table"]
         if billing_mode(table) == ON_DEMAND:
             return []
-        found = self.ctx.call("application-autoscaling", "describe_scalable_targets", ServiceNamespace="dynamodb",
-                              ResourceIds=[f"table/{self.target.table}"])
+        found = self.ctx.call(
+            "application-autoscaling",
+            "describe_scalable_targets",
+            ServiceNamespace="dynamodb",
+            ResourceIds=[f"table/{self.target.table}"],
+        )
         if found.get("ScalableTargets"):
-            return [f"table {self.target.table} has auto scaling, which would lift the throttle within minutes; "
-                    f"suspend its scaling policies for the drill"]
+            return [
+                f"table {self.target.table} has auto scaling, which would lift the throttle within minutes; "
+                f"suspend its scaling policies for the drill"
+            ]
         return []
 
     def plan(self, call: ActionCall) -> list[str]:
         params, table = self._params(call), self.target.table
-        on_demand = {k: v for k, v in (("MaxReadRequestUnits", params.read_capacity),
-                                       ("MaxWriteRequestUnits", params.write_capacity)) if v is not None}
-        provisioned = {"ReadCapacityUnits": params.read_capacity or "<current>",
-                       "WriteCapacityUnits": params.write_capacity or "<current>"}
+        on_demand = {
+            k: v
+            for k, v in (("MaxReadRequestUnits", params.read_capacity), ("MaxWriteRequestUnits", params.write_capacity))
+            if v is not None
+        }
+        provisioned = {
+            "ReadCapacityUnits": params.read_capacity or "<current>",
+            "WriteCapacityUnits": params.write_capacity or "<current>",
+        }
         return [
             "inject: " + api("dynamodb", "DescribeTable", TableName=table) + "  (billing mode and capacity)",
             "inject: " + api("ssm", "PutParameter", Name=self.marker(call), Value="<snapshot>"),
-            "inject: " + api("dynamodb", "UpdateTable", TableName=table, OnDemandThroughput=on_demand) + "  (on-demand table)",
-            "inject: " + api("dynamodb", "UpdateTable", TableName=table, ProvisionedThroughput=provisioned)
+            "inject: "
+            + api("dynamodb", "UpdateTable", TableName=table, OnDemandThroughput=on_demand)
+            + "  (on-demand table)",
+            "inject: "
+            + api("dynamodb", "UpdateTable", TableName=table, ProvisionedThroughput=provisioned)
             + "  (provisioned table)",
             "inject: " + api("dynamodb", "DescribeTable", TableName=table) + "  (until ACTIVE)",
-            "revert: " + api("dynamodb", "UpdateTable", TableName=table, OnDemandThroughput="<before, -1 = no limit>")
+            "revert: "
+            + api("dynamodb", "UpdateTable", TableName=table, OnDemandThroughput="<before, -1 = no limit>")
             + "  (or ProvisionedThroughput=<before>)",
             "revert: " + api("dynamodb", "DescribeTable", TableName=table) + "  (until ACTIVE; leftover check)",
             "revert: " + api("ssm", "DeleteParameter", Name=self.marker(call)),
@@ -93,10 +110,16 @@ class TableThrottle(ActionHandler):
         params, name = self._params(call), self.target.table
         table = self.ctx.call("dynamodb", "describe_table", TableName=name)["Table"]
         before = capacity(table)
-        wanted = {"read": params.read_capacity if params.read_capacity is not None else before["read"],
-                  "write": params.write_capacity if params.write_capacity is not None else before["write"]}
-        undo: dict[str, JsonValue] = {"table": name, "mode": billing_mode(table), "before": dict(before),
-                                      "applied": dict(wanted)}
+        wanted = {
+            "read": params.read_capacity if params.read_capacity is not None else before["read"],
+            "write": params.write_capacity if params.write_capacity is not None else before["write"],
+        }
+        undo: dict[str, JsonValue] = {
+            "table": name,
+            "mode": billing_mode(table),
+            "before": dict(before),
+            "applied": dict(wanted),
+        }
         self.ctx.markers.put(self.marker(call), undo)
         try:
             self._set(name, str(undo["mode"]), before, wanted)
@@ -123,11 +146,13 @@ class TableThrottle(ActionHandler):
         if now == wanted:
             return  # DynamoDB rejects an update that changes nothing
         if mode == ON_DEMAND:
-            update = {"OnDemandThroughput": {"MaxReadRequestUnits": wanted["read"],
-                                             "MaxWriteRequestUnits": wanted["write"]}}
+            update = {
+                "OnDemandThroughput": {"MaxReadRequestUnits": wanted["read"], "MaxWriteRequestUnits": wanted["write"]}
+            }
         else:
-            update = {"ProvisionedThroughput": {"ReadCapacityUnits": wanted["read"],
-                                                "WriteCapacityUnits": wanted["write"]}}
+            update = {
+                "ProvisionedThroughput": {"ReadCapacityUnits": wanted["read"], "WriteCapacityUnits": wanted["write"]}
+            }
         self.ctx.call("dynamodb", "update_table", TableName=name, **update)
 
         def active() -> bool | None:

@@ -82,8 +82,9 @@ def test_bad_version_revert_restores_alias_and_deletes_the_version_twice_safely(
 def test_revert_after_rollback_does_not_clobber_the_alias(stack) -> None:
     provider = stack.provider()
     undo = provider.inject(BAD)
-    detail = provider.remediate(ActionCall(name="lambda.rollback"),
-                                RemediationContext(fault_at=1.0, undo_by_action={BAD.name: undo}))
+    detail = provider.remediate(
+        ActionCall(name="lambda.rollback"), RemediationContext(fault_at=1.0, undo_by_action={BAD.name: undo})
+    )
     assert detail["to_version"] == "2"
     # An operator moves the alias on (a hotfix): revert must leave that alone and only clean up.
     stack.client("lambda").update_alias(FunctionName="todo-api", Name="LIVE", FunctionVersion="1")
@@ -112,6 +113,7 @@ def test_failure_mid_way_leaves_nothing_behind(stack, monkeypatch: pytest.Monkey
 
     def broken(**params):  # the alias update is refused after the version was published
         from botocore.exceptions import ClientError
+
         raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}, "UpdateAlias")
 
     monkeypatch.setattr(lam, "update_alias", broken)

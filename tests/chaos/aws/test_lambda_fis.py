@@ -15,11 +15,24 @@ SLOW = ActionCall(name="lambda.slow-invocations", params={"duration_ms": 40000})
 
 
 def expect_start(stack, fis, *statuses: str, template: str = "EXT1", experiment: str = "EXP1") -> None:
-    fis.add_response("create_experiment_template", {"experimentTemplate": {"id": template}}, {
-        "clientToken": ANY, "description": ANY, "roleArn": stack.target.fis_role_arn, "stopConditions": ANY,
-        "targets": ANY, "actions": ANY, "tags": ANY})
-    fis.add_response("start_experiment", stack.experiment(experiment, "pending"),
-                     {"clientToken": ANY, "experimentTemplateId": template, "tags": ANY})
+    fis.add_response(
+        "create_experiment_template",
+        {"experimentTemplate": {"id": template}},
+        {
+            "clientToken": ANY,
+            "description": ANY,
+            "roleArn": stack.target.fis_role_arn,
+            "stopConditions": ANY,
+            "targets": ANY,
+            "actions": ANY,
+            "tags": ANY,
+        },
+    )
+    fis.add_response(
+        "start_experiment",
+        stack.experiment(experiment, "pending"),
+        {"clientToken": ANY, "experimentTemplateId": template, "tags": ANY},
+    )
     for status in statuses:
         fis.add_response("get_experiment", stack.experiment(experiment, status), {"id": experiment})
 
@@ -37,14 +50,28 @@ def template_request(provider) -> dict:
     return next(c.params for c in provider.clients.calls if c.api == "fis:CreateExperimentTemplate")
 
 
-@pytest.mark.parametrize("call, action_id, parameters", [
-    (ERROR, "aws:lambda:invocation-error", {"invocationPercentage": "30", "preventExecution": "true"}),
-    (LATENCY, "aws:lambda:invocation-add-delay", {"invocationPercentage": "50", "startupDelayMilliseconds": "1500"}),
-    (HTTP, "aws:lambda:invocation-http-integration-response",
-     {"invocationPercentage": "100", "statusCode": "503", "contentTypeHeader": "application/json",
-      "preventExecution": "true"}),
-    (SLOW, "aws:lambda:invocation-add-delay", {"invocationPercentage": "100", "startupDelayMilliseconds": "40000"}),
-])
+@pytest.mark.parametrize(
+    "call, action_id, parameters",
+    [
+        (ERROR, "aws:lambda:invocation-error", {"invocationPercentage": "30", "preventExecution": "true"}),
+        (
+            LATENCY,
+            "aws:lambda:invocation-add-delay",
+            {"invocationPercentage": "50", "startupDelayMilliseconds": "1500"},
+        ),
+        (
+            HTTP,
+            "aws:lambda:invocation-http-integration-response",
+            {
+                "invocationPercentage": "100",
+                "statusCode": "503",
+                "contentTypeHeader": "application/json",
+                "preventExecution": "true",
+            },
+        ),
+        (SLOW, "aws:lambda:invocation-add-delay", {"invocationPercentage": "100", "startupDelayMilliseconds": "40000"}),
+    ],
+)
 def test_template_targets_the_function_with_the_fis_action(stack, call, action_id, parameters) -> None:
     provider = stack.provider()
     fis = stack.stub(provider, "fis")
@@ -56,10 +83,13 @@ def test_template_targets_the_function_with_the_fis_action(stack, call, action_i
     assert action["parameters"] == {**parameters, "duration": "PT180M"}
     assert action["targets"] == {"Functions": "Functions"}
     assert template["targets"]["Functions"] == {
-        "resourceType": "aws:lambda:function", "selectionMode": "ALL",
-        "resourceArns": ["arn:aws:lambda:ap-northeast-2:123456789012:function:todo-api"]}
-    assert template["stopConditions"] == [{"source": "aws:cloudwatch:alarm", "value": arn}
-                                          for arn in stack.target.stop_alarm_arns]
+        "resourceType": "aws:lambda:function",
+        "selectionMode": "ALL",
+        "resourceArns": ["arn:aws:lambda:ap-northeast-2:123456789012:function:todo-api"],
+    }
+    assert template["stopConditions"] == [
+        {"source": "aws:cloudwatch:alarm", "value": arn} for arn in stack.target.stop_alarm_arns
+    ]
     assert undo["experiment_id"] == "EXP1" and undo["template_id"] == "EXT1"
     fis.assert_no_pending_responses()
 
@@ -106,8 +136,9 @@ def test_double_revert_is_idempotent(stack) -> None:
     provider.revert(HTTP, undo)
     # Second revert: the experiment is over and the template already gone.
     fis.add_response("get_experiment", stack.experiment("EXP1", "stopped"), {"id": "EXP1"})
-    fis.add_client_error("delete_experiment_template", "ResourceNotFoundException", "not found",
-                          expected_params={"id": "EXT1"})
+    fis.add_client_error(
+        "delete_experiment_template", "ResourceNotFoundException", "not found", expected_params={"id": "EXT1"}
+    )
     fis.add_response("get_experiment", stack.experiment("EXP1", "stopped"), {"id": "EXP1"})
     provider.revert(HTTP, undo)
     fis.assert_no_pending_responses()
@@ -120,8 +151,19 @@ def test_experiment_that_does_not_start_is_an_error_and_leaves_nothing(stack, st
     fis.add_response("create_experiment_template", {"experimentTemplate": {"id": "EXT1"}})
     fis.add_response("start_experiment", stack.experiment("EXP1", "pending"))
     fis.add_response("get_experiment", stack.experiment("EXP1", "initiating"))
-    fis.add_response("get_experiment", {"experiment": {"id": "EXP1", "state": {
-        "status": status, "reason": "Target resolution failed", "error": {"code": "ConfigurationFailure"}}}})
+    fis.add_response(
+        "get_experiment",
+        {
+            "experiment": {
+                "id": "EXP1",
+                "state": {
+                    "status": status,
+                    "reason": "Target resolution failed",
+                    "error": {"code": "ConfigurationFailure"},
+                },
+            }
+        },
+    )
     fis.add_response("get_experiment", stack.experiment("EXP1", status))  # cleanup: already ended
     fis.add_response("delete_experiment_template", {"experimentTemplate": {"id": "EXT1"}}, {"id": "EXT1"})
     with pytest.raises(ProviderError, match=f"did not start: {status}: Target resolution failed .ConfigurationFailure"):

@@ -20,8 +20,12 @@ def test_rollback_without_fault_data_goes_to_the_highest_earlier_version(stack) 
 
 def test_rollback_to_an_explicit_version_clears_routing(stack) -> None:
     lam = stack.client("lambda")
-    lam.update_alias(FunctionName="todo-api", Name="LIVE", FunctionVersion="2",
-                     RoutingConfig={"AdditionalVersionWeights": {"1": 0.1}})
+    lam.update_alias(
+        FunctionName="todo-api",
+        Name="LIVE",
+        FunctionVersion="2",
+        RoutingConfig={"AdditionalVersionWeights": {"1": 0.1}},
+    )
     detail = stack.provider().remediate(ActionCall(name="lambda.rollback", params={"to_version": "2"}), NO_CONTEXT)
     assert detail["cleared_weights"] == ["1"]
     alias = stack.alias()

@@ -13,20 +13,33 @@ def call(name: str, **params) -> ActionCall:
     return ActionCall(name=name, params=params)
 
 
-ALL = [ActionCall(name=n, params=p) for n, p in [
-    ("lambda.deploy-bad-version", {}), ("lambda.invocation-error", {"percentage": 30}),
-    ("lambda.add-latency", {"latency_ms": 100}), ("lambda.http-status", {"status_code": 503}),
-    ("lambda.slow-invocations", {"duration_ms": 40000}), ("lambda.reserved-concurrency", {"limit": 0}),
-    ("table.corrupt", {"fraction": 0.1}), ("table.throttle", {"read_capacity": 1}), ("region.outage", {}),
-    ("lambda.rollback", {}), ("lambda.delete-concurrency", {}), ("lambda.update-config", {"timeout_s": 30}),
-    ("table.backup", {}), ("table.restore", {}), ("region.failover", {}), ("region.failback", {})]]
+ALL = [
+    ActionCall(name=n, params=p)
+    for n, p in [
+        ("lambda.deploy-bad-version", {}),
+        ("lambda.invocation-error", {"percentage": 30}),
+        ("lambda.add-latency", {"latency_ms": 100}),
+        ("lambda.http-status", {"status_code": 503}),
+        ("lambda.slow-invocations", {"duration_ms": 40000}),
+        ("lambda.reserved-concurrency", {"limit": 0}),
+        ("table.corrupt", {"fraction": 0.1}),
+        ("table.throttle", {"read_capacity": 1}),
+        ("region.outage", {}),
+        ("lambda.rollback", {}),
+        ("lambda.delete-concurrency", {}),
+        ("lambda.update-config", {"timeout_s": 30}),
+        ("table.backup", {}),
+        ("table.restore", {}),
+        ("region.failover", {}),
+        ("region.failback", {}),
+    ]
+]
 
 
 def test_a_ready_stack_has_no_problems_and_preflight_changes_nothing(readonly_stack) -> None:
     provider = readonly_stack.provider()
     assert provider.preflight(ALL) == []
-    writes = [c.api for c in provider.clients.calls
-              if not c.api.split(":")[1].startswith(("Get", "List", "Describe"))]
+    writes = [c.api for c in provider.clients.calls if not c.api.split(":")[1].startswith(("Get", "List", "Describe"))]
     assert writes == []
 
 
@@ -41,30 +54,65 @@ def test_missing_credentials_is_reported_once_and_alone(readonly_stack, monkeypa
 
 CASES = [
     # (id, target changes, call, expected message)
-    ("function", {"function": "nope"}, call("lambda.reserved-concurrency", limit=0),
-     "Lambda function nope does not exist in ap-northeast-2"),
-    ("alias", {"alias": "BLUE"}, call("lambda.rollback"),
-     "alias BLUE of Lambda function todo-api does not exist"),
+    (
+        "function",
+        {"function": "nope"},
+        call("lambda.reserved-concurrency", limit=0),
+        "Lambda function nope does not exist in ap-northeast-2",
+    ),
+    ("alias", {"alias": "BLUE"}, call("lambda.rollback"), "alias BLUE of Lambda function todo-api does not exist"),
     ("rollback-version", {}, call("lambda.rollback", to_version="9"), "version 9 of todo-api does not exist"),
     ("backups", {}, call("table.restore", source="backup"), "table todos has no AVAILABLE backup"),
-    ("table", {"table": "missing"}, call("table.corrupt", fraction=0.5),
-     "DynamoDB table missing does not exist in ap-northeast-2"),
+    (
+        "table",
+        {"table": "missing"},
+        call("table.corrupt", fraction=0.5),
+        "DynamoDB table missing does not exist in ap-northeast-2",
+    ),
     ("no-role", {"fis_role_arn": None}, call("lambda.add-latency", latency_ms=100), "the target has no fis_role_arn"),
-    ("role-missing", {"fis_role_arn": "arn:aws:iam::123456789012:role/gone"}, call("lambda.add-latency", latency_ms=1),
-     "FIS role arn:aws:iam::123456789012:role/gone does not exist"),
-    ("alarm-missing", {"stop_alarm_arns": ["arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:gone"]},
-     call("lambda.invocation-error"), "stop-condition alarm gone does not exist"),
-    ("no-fis", {"use_fis": False}, call("lambda.add-latency", latency_ms=100),
-     "needs AWS FIS, but the target sets use_fis: false"),
-    ("whole-percentage", {}, call("lambda.invocation-error", percentage=12.5),
-     "FIS takes a whole invocationPercentage (1-100), not 12.5"),
+    (
+        "role-missing",
+        {"fis_role_arn": "arn:aws:iam::123456789012:role/gone"},
+        call("lambda.add-latency", latency_ms=1),
+        "FIS role arn:aws:iam::123456789012:role/gone does not exist",
+    ),
+    (
+        "alarm-missing",
+        {"stop_alarm_arns": ["arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:gone"]},
+        call("lambda.invocation-error"),
+        "stop-condition alarm gone does not exist",
+    ),
+    (
+        "no-fis",
+        {"use_fis": False},
+        call("lambda.add-latency", latency_ms=100),
+        "needs AWS FIS, but the target sets use_fis: false",
+    ),
+    (
+        "whole-percentage",
+        {},
+        call("lambda.invocation-error", percentage=12.5),
+        "FIS takes a whole invocationPercentage (1-100), not 12.5",
+    ),
     ("no-secondary", {"secondary_region": None}, call("region.failback"), "the target has no secondary_region"),
-    ("no-routing", {"health_check_id": None}, call("region.failover"),
-     "names neither routing_control_arn (ARC) nor health_check_id"),
-    ("health-check", {"health_check_id": "00000000-0000-0000-0000-000000000000"}, call("region.failover"),
-     "reading the Route 53 health check: AWS route53:GetHealthCheck failed: NoSuchHealthCheck"),
-    ("to-region", {}, call("region.failover", to_region="us-east-1"),
-     "to_region us-east-1 is not the secondary_region ap-northeast-1"),
+    (
+        "no-routing",
+        {"health_check_id": None},
+        call("region.failover"),
+        "names neither routing_control_arn (ARC) nor health_check_id",
+    ),
+    (
+        "health-check",
+        {"health_check_id": "00000000-0000-0000-0000-000000000000"},
+        call("region.failover"),
+        "reading the Route 53 health check: AWS route53:GetHealthCheck failed: NoSuchHealthCheck",
+    ),
+    (
+        "to-region",
+        {},
+        call("region.failover", to_region="us-east-1"),
+        "to_region us-east-1 is not the secondary_region ap-northeast-1",
+    ),
     ("blackhole", {}, call("region.outage", mode="blackhole"), "mode 'blackhole' cannot be made real on AWS"),
     ("outage-region", {}, call("region.outage", region="eu-west-1"), "region eu-west-1 is neither"),
     ("throttle-zero", {}, call("table.throttle", write_capacity=0), "write_capacity 0 is not possible on AWS"),

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 
@@ -16,10 +14,14 @@ from chaos.targets import AwsTarget
 from scenarios.errors import ExitCode, ProviderError
 
 SAMPLE_PARAMS = {
-    "lambda.add-latency": {"latency_ms": 300}, "lambda.http-status": {"status_code": 503},
-    "lambda.slow-invocations": {"duration_ms": 40000}, "lambda.reserved-concurrency": {"limit": 0},
-    "lambda.invocation-error": {"percentage": 40}, "table.corrupt": {"fraction": 0.5},
-    "table.throttle": {"write_capacity": 2}, "lambda.update-config": {"timeout_s": 30, "memory_mb": 512},
+    "lambda.add-latency": {"latency_ms": 300},
+    "lambda.http-status": {"status_code": 503},
+    "lambda.slow-invocations": {"duration_ms": 40000},
+    "lambda.reserved-concurrency": {"limit": 0},
+    "lambda.invocation-error": {"percentage": 40},
+    "table.corrupt": {"fraction": 0.5},
+    "table.throttle": {"write_capacity": 2},
+    "lambda.update-config": {"timeout_s": 30, "memory_mb": 512},
 }
 
 
@@ -42,17 +44,24 @@ def test_construction_and_plan_need_no_credentials_and_make_no_call(monkeypatch)
     provider = AwsProvider(AwsTarget(api_url="https://api.example.com", fis_role_arn="arn:aws:iam::1:role/fis"))
     for name in sorted(AwsProvider.supported_actions):
         lines = provider.plan(sample(name))
-        assert lines and all(line.split(": ", 1)[0] in {"inject", "revert", "remediate"} or line.startswith("(")
-                             for line in lines), lines
+        assert lines and all(
+            line.split(": ", 1)[0] in {"inject", "revert", "remediate"} or line.startswith("(") for line in lines
+        ), lines
     assert provider.clients.calls == [] and provider.clients._clients == {}
     assert provider.plan(ActionCall(name="lambda.rollback", params={"to_version": "7"}))[-1] == (
-        "remediate: lambda:UpdateAlias FunctionName=todo-api Name=LIVE FunctionVersion=7 RoutingConfig={}")
+        "remediate: lambda:UpdateAlias FunctionName=todo-api Name=LIVE FunctionVersion=7 RoutingConfig={}"
+    )
     provider.close()
 
 
 def test_client_errors_become_provider_errors_with_the_aws_code() -> None:
-    err = translate("lambda:UpdateAlias", ClientError(
-        {"Error": {"Code": "ResourceConflictException", "Message": "The operation cannot be performed"}}, "UpdateAlias"))
+    err = translate(
+        "lambda:UpdateAlias",
+        ClientError(
+            {"Error": {"Code": "ResourceConflictException", "Message": "The operation cannot be performed"}},
+            "UpdateAlias",
+        ),
+    )
     assert isinstance(err, ProviderError) and isinstance(err, AwsApiError)
     assert str(err) == "AWS lambda:UpdateAlias failed: ResourceConflictException: The operation cannot be performed"
     assert err.code == "ResourceConflictException" and err.exit_code == ExitCode.TARGET_ERROR
@@ -80,20 +89,30 @@ def _fis_stub(stack, provider, with_stop: bool) -> None:
 
 def _provisioned_orders(stack) -> None:
     stack.client("dynamodb").create_table(
-        TableName="orders", BillingMode="PROVISIONED", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        TableName="orders",
+        BillingMode="PROVISIONED",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5})
+        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+    )
 
 
-@pytest.mark.parametrize("name", sorted(n for n in AwsProvider.supported_actions if CATALOG[n].kind == ActionKind.FAULT))
+@pytest.mark.parametrize(
+    "name", sorted(n for n in AwsProvider.supported_actions if CATALOG[n].kind == ActionKind.FAULT)
+)
 def test_every_call_inject_and_revert_make_is_in_the_plan(stack, name) -> None:
     changes = {"table": "orders"} if name == "table.throttle" else {}
     if changes:
         _provisioned_orders(stack)
     stack.put_items(4)
     provider = stack.provider(**changes)
-    if name in ("lambda.add-latency", "lambda.http-status", "lambda.slow-invocations", "lambda.invocation-error",
-                "region.pause-replication"):
+    if name in (
+        "lambda.add-latency",
+        "lambda.http-status",
+        "lambda.slow-invocations",
+        "lambda.invocation-error",
+        "region.pause-replication",
+    ):
         _fis_stub(stack, provider, with_stop=True)
     call = sample(name)
     plan = "\n".join(provider.plan(call))
@@ -102,8 +121,9 @@ def test_every_call_inject_and_revert_make_is_in_the_plan(stack, name) -> None:
     assert made and {api for api in made if api not in plan} == set()
 
 
-@pytest.mark.parametrize("name", sorted(n for n in AwsProvider.supported_actions
-                                        if CATALOG[n].kind == ActionKind.REMEDIATION))
+@pytest.mark.parametrize(
+    "name", sorted(n for n in AwsProvider.supported_actions if CATALOG[n].kind == ActionKind.REMEDIATION)
+)
 def test_every_call_a_remediation_makes_is_in_the_plan(stack, name) -> None:
     window = stack.client("dynamodb").describe_continuous_backups(TableName="todos")["ContinuousBackupsDescription"]
     fault_at = window["PointInTimeRecoveryDescription"]["LatestRestorableDateTime"].timestamp() + 1

@@ -54,8 +54,9 @@ def test_failover_inverts_the_primary_health_check_and_failback_restores_it(stac
 
 
 def test_failover_refuses_an_unhealthy_secondary(stack) -> None:
-    stack.client("lambda", stack.SECONDARY).put_function_concurrency(FunctionName="todo-api",
-                                                                     ReservedConcurrentExecutions=0)
+    stack.client("lambda", stack.SECONDARY).put_function_concurrency(
+        FunctionName="todo-api", ReservedConcurrentExecutions=0
+    )
     with pytest.raises(ProviderError, match="will not fail over to ap-northeast-1: .*reserved concurrency 0"):
         stack.provider().remediate(FAILOVER, CTX)
     assert not inverted(stack)
@@ -74,9 +75,16 @@ def test_failover_does_not_invert_a_check_that_already_fails(stack) -> None:
     provider = stack.provider()
     route53 = stack.stub(provider, "route53")
     failing = {"Status": "Failure: HTTP Status Code 429, Too Many Requests", "CheckedTime": "2025-01-01T00:00:00Z"}
-    route53.add_response("get_health_check_status", {"HealthCheckObservations": [
-        {"Region": r, "IPAddress": "203.0.113.1", "StatusReport": failing} for r in ("us-east-1", "eu-west-1", "ap-southeast-1")]},
-        {"HealthCheckId": stack.target.health_check_id})
+    route53.add_response(
+        "get_health_check_status",
+        {
+            "HealthCheckObservations": [
+                {"Region": r, "IPAddress": "203.0.113.1", "StatusReport": failing}
+                for r in ("us-east-1", "eu-west-1", "ap-southeast-1")
+            ]
+        },
+        {"HealthCheckId": stack.target.health_check_id},
+    )
     detail = provider.remediate(FAILOVER, CTX)
     assert detail["health_check"].startswith("already failing")
     route53.assert_no_pending_responses()  # no UpdateHealthCheck was sent
@@ -84,13 +92,30 @@ def test_failover_does_not_invert_a_check_that_already_fails(stack) -> None:
 
 def arc_stubs(stack, provider):
     config = stack.stub(provider, "route53-recovery-control-config", "us-west-2")
-    config.add_response("describe_routing_control", {"RoutingControl": {
-        "ControlPanelArn": "arn:aws:route53-recovery-control::123456789012:controlpanel/abc", "RoutingControlArn": ARC}})
-    config.add_response("describe_control_panel", {"ControlPanel": {
-        "ClusterArn": "arn:aws:route53-recovery-control::123456789012:cluster/c1"}})
-    config.add_response("describe_cluster", {"Cluster": {"ClusterEndpoints": [
-        {"Endpoint": "https://host-a.example.com/v1", "Region": "us-west-2"},
-        {"Endpoint": "https://host-b.example.com/v1", "Region": "eu-west-1"}]}})
+    config.add_response(
+        "describe_routing_control",
+        {
+            "RoutingControl": {
+                "ControlPanelArn": "arn:aws:route53-recovery-control::123456789012:controlpanel/abc",
+                "RoutingControlArn": ARC,
+            }
+        },
+    )
+    config.add_response(
+        "describe_control_panel",
+        {"ControlPanel": {"ClusterArn": "arn:aws:route53-recovery-control::123456789012:cluster/c1"}},
+    )
+    config.add_response(
+        "describe_cluster",
+        {
+            "Cluster": {
+                "ClusterEndpoints": [
+                    {"Endpoint": "https://host-a.example.com/v1", "Region": "us-west-2"},
+                    {"Endpoint": "https://host-b.example.com/v1", "Region": "eu-west-1"},
+                ]
+            }
+        },
+    )
     down = stack.stub(provider, "route53-recovery-cluster", "us-west-2", "https://host-a.example.com/v1")
     up = stack.stub(provider, "route53-recovery-cluster", "eu-west-1", "https://host-b.example.com/v1")
     return config, down, up
@@ -113,8 +138,11 @@ def test_pause_replication_runs_the_fis_action_on_the_table(stack) -> None:
     provider = stack.provider()
     fis = stack.stub(provider, "fis")
     fis.add_response("create_experiment_template", {"experimentTemplate": {"id": "EXT9"}})
-    fis.add_response("start_experiment", stack.experiment("EXP9", "initiating"), {
-        "clientToken": ANY, "experimentTemplateId": "EXT9", "tags": ANY})
+    fis.add_response(
+        "start_experiment",
+        stack.experiment("EXP9", "initiating"),
+        {"clientToken": ANY, "experimentTemplateId": "EXT9", "tags": ANY},
+    )
     fis.add_response("get_experiment", stack.experiment("EXP9", "running"))
     call = ActionCall(name="region.pause-replication")
     undo = provider.inject(call)

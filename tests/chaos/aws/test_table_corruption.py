@@ -54,8 +54,12 @@ def test_revert_never_overwrites_an_item_changed_after_the_fault(stack) -> None:
     ddb = stack.client("dynamodb")
     rewritten = undo["items"][0]["original"]
     key = {"user_id": rewritten["user_id"], "id": rewritten["id"]}
-    ddb.update_item(TableName="todos", Key=key, UpdateExpression="SET title = :t",
-                    ExpressionAttributeValues={":t": {"S": "edited by a user after the fault"}})
+    ddb.update_item(
+        TableName="todos",
+        Key=key,
+        UpdateExpression="SET title = :t",
+        ExpressionAttributeValues={":t": {"S": "edited by a user after the fault"}},
+    )
     provider.revert(ActionCall(name="table.corrupt", params={"fraction": 1.0, "modes": ["garble"]}), undo)
     now = stack.items()
     assert now[rewritten["id"]["S"]]["title"]["S"] == "edited by a user after the fault"

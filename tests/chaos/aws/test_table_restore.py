@@ -15,7 +15,9 @@ RESTORE = ActionCall(name="table.restore")
 
 def test_backup_is_named_like_the_runbook_and_available(stack) -> None:
     detail = stack.provider().remediate(ActionCall(name="table.backup"), RemediationContext(fault_at=None))
-    assert detail["backup_name"].startswith("todos-backup-") and len(detail["backup_name"]) == len("todos-backup-20250101-120000")
+    assert detail["backup_name"].startswith("todos-backup-") and len(detail["backup_name"]) == len(
+        "todos-backup-20250101-120000"
+    )
     backups = stack.client("dynamodb").list_backups(TableName="todos")["BackupSummaries"]
     assert [b["BackupArn"] for b in backups] == [detail["backup_arn"]]
 
@@ -36,7 +38,9 @@ def test_pitr_restore_reapplies_settings_and_repoints_the_function(stack) -> Non
     assert len(stack.items("todos-restored")) == len(items)
     assert detail["restore_point"].startswith(time.strftime("%Y-%m-%d", time.gmtime(fault_at - 1)))
     assert ddb.describe_time_to_live(TableName="todos-restored")["TimeToLiveDescription"] == {
-        "TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": "expires_at",
+    }
     tags = ddb.list_tags_of_resource(ResourceArn=restored["TableArn"])["Tags"]
     assert {t["Key"]: t["Value"] for t in tags} == {"app": "hanbit-todo", "env": "staging"}
     assert restored["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
@@ -93,10 +97,12 @@ def test_backup_restore_without_backups_is_a_clear_error(stack) -> None:
 
 def _provisioned(stack) -> None:
     stack.client("dynamodb").create_table(
-        TableName="orders", BillingMode="PROVISIONED",
+        TableName="orders",
+        BillingMode="PROVISIONED",
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        ProvisionedThroughput={"ReadCapacityUnits": 400, "WriteCapacityUnits": 300})
+        ProvisionedThroughput={"ReadCapacityUnits": 400, "WriteCapacityUnits": 300},
+    )
 
 
 def test_throttle_lowers_provisioned_capacity_and_revert_restores_it(stack) -> None:
@@ -122,5 +128,7 @@ def test_throttle_caps_an_on_demand_table_with_max_throughput(stack) -> None:
     update = next(c.params for c in provider.clients.calls if c.api == "dynamodb:UpdateTable")
     assert update == {"TableName": "todos", "OnDemandThroughput": {"MaxReadRequestUnits": 5, "MaxWriteRequestUnits": 1}}
     assert undo["mode"] == "PAY_PER_REQUEST" and undo["before"] == {"read": -1, "write": -1}
-    assert stack.client("dynamodb").describe_table(TableName="todos")["Table"]["BillingModeSummary"][
-        "BillingMode"] == "PAY_PER_REQUEST"  # the billing mode is never switched
+    assert (
+        stack.client("dynamodb").describe_table(TableName="todos")["Table"]["BillingModeSummary"]["BillingMode"]
+        == "PAY_PER_REQUEST"
+    )  # the billing mode is never switched
