@@ -97,9 +97,12 @@ class FisLambdaFault(ActionHandler):
         return start_fis_fault(self, self.template(call, arn), self.marker(call), {"function_arn": arn})
 
     def revert(self, call: ActionCall, undo: Undo) -> None:
-        if (fallback := self._fallback(call)) is not None:
-            return fallback.revert(call, undo)
-        stop_fis_fault(self, self.marker(call), undo)
+        # The undo data says which way the fault was made (the target's use_fis may have changed since).
+        undo = undo or self.ctx.markers.get(self.marker(call)) or {}
+        if "bad_version" in undo:
+            BadVersionFault(self.ctx).revert(call, undo)
+        elif undo:
+            stop_fis_fault(self, self.marker(call), undo)
 
 
 def start_fis_fault(handler: ActionHandler, template: dict[str, Any], marker: str, extra: dict[str, JsonValue]) -> Undo:

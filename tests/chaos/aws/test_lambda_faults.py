@@ -142,3 +142,12 @@ def test_bad_version_refuses_to_publish_unreleased_latest(stack) -> None:
         provider.inject(BAD)
     assert stack.alias()["FunctionVersion"] == "2"
     assert [v["Version"] for v in stack.versions()] == ["1", "2"]
+
+
+def test_weighted_fault_is_reverted_by_a_process_whose_target_now_uses_fis(stack) -> None:
+    call = ActionCall(name="lambda.invocation-error", params={"percentage": 25})
+    stack.provider(use_fis=False).inject(call)  # the journal's undo data was lost with the harness
+    stack.provider(use_fis=True).revert(call, {})
+    assert not stack.alias().get("RoutingConfig", {}).get("AdditionalVersionWeights")
+    assert [v["Version"] for v in stack.versions()] == ["1", "2"]
+    assert stack.markers() == []

@@ -195,3 +195,10 @@ def test_auto_scaling_on_a_provisioned_table_is_reported(stack) -> None:
     )
     problems = stack.provider(table="orders").preflight([call("table.throttle", write_capacity=1)])
     assert any("has auto scaling, which would lift the throttle" in p for p in problems), problems
+
+
+def test_a_restore_from_backup_needs_no_backup_yet_when_the_drill_makes_one(stack) -> None:
+    restore = call("table.restore", source="backup")
+    provider = stack.provider()
+    assert any("has no AVAILABLE backup" in p for p in provider.preflight([restore]))
+    assert provider.preflight([call("table.backup"), restore]) == []

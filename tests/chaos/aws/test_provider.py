@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 
+import json
+
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 
@@ -12,6 +14,7 @@ from chaos.aws.provider import AwsProvider
 from chaos.provider import Provider, RemediationContext, provider_class
 from chaos.targets import AwsTarget
 from scenarios.errors import ExitCode, ProviderError
+from scenarios.journal import FaultRecord, RemediationRecord
 
 SAMPLE_PARAMS = {
     "lambda.add-latency": {"latency_ms": 300},
@@ -116,7 +119,10 @@ def test_every_call_inject_and_revert_make_is_in_the_plan(stack, name) -> None:
         _fis_stub(stack, provider, with_stop=True)
     call = sample(name)
     plan = "\n".join(provider.plan(call))
-    provider.revert(call, provider.inject(call))
+    undo = provider.inject(call)
+    # The undo data goes to journal.json and comes back in another process: it must survive JSON.
+    record = FaultRecord(id="f", action=name, provider="aws", target="staging", intended_at=0.0, undo=undo)
+    provider.revert(call, json.loads(record.model_dump_json())["undo"])
     made = {c.api for c in provider.clients.calls}
     assert made and {api for api in made if api not in plan} == set()
 
@@ -133,6 +139,8 @@ def test_every_call_a_remediation_makes_is_in_the_plan(stack, name) -> None:
     if name == "region.failback":
         provider.remediate(ActionCall(name="region.failover"), RemediationContext(fault_at=None))
         provider.clients.calls.clear()
-    provider.remediate(call, RemediationContext(fault_at=fault_at))
+    detail = provider.remediate(call, RemediationContext(fault_at=fault_at))
+    RemediationRecord(action=name, started_at=0.0, detail=detail)  # journal-ready
+    json.dumps(detail)
     made = {c.api for c in provider.clients.calls}
     assert made and {api for api in made if api not in plan} == set()
