@@ -9,6 +9,7 @@ asked for port 0 learns the real port, then reports the URL.
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import socket
@@ -94,8 +95,24 @@ def bind_socket(port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise TargetError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from exc
+    # Listen now: a worker announces itself from its lifespan startup, a moment before uvicorn
+    # starts accepting; connections made in between wait in the backlog instead of being refused.
+    sock.listen(BACKLOG)
     sock.set_inheritable(True)
     return sock
+
+
+def _answers(port: int) -> bool:
+    """One real round trip: GET /health answers (any status: the table may be down, the server is up)."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=5)
+    try:
+        conn.request("GET", "/health")
+        conn.getresponse().read()
+        return True
+    except OSError:
+        return False
+    finally:
+        conn.close()
 
 
 class ServiceServer:
@@ -146,7 +163,7 @@ class ServiceServer:
         while time.monotonic() < deadline and not supervisor.should_exit.is_set():
             pids = {p.pid for p in supervisor.processes if p.pid is not None}
             announced = {int(f.name) for f in settings.workers_dir.iterdir() if f.name.isdigit()}
-            if len(pids) == settings.workers and pids <= announced:
+            if len(pids) == settings.workers and pids <= announced and _answers(settings.port):
                 info = ReadyInfo(
                     url=f"http://{HOST}:{settings.port}", pid=os.getpid(), port=settings.port,
                     workers=settings.workers, worker_pids=sorted(pids), region=settings.region,
