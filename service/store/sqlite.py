@@ -10,6 +10,8 @@ while one writes; each thread of a process keeps its own connection.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -73,9 +75,6 @@ def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
-    # Another process's commit empties this connection's page cache; with the file mapped,
-    # re-reading pages costs memory reads instead of one pread() syscall per page.
-    conn.execute("PRAGMA mmap_size=268435456")
     return conn
 
 
@@ -105,6 +104,30 @@ class ThreadConnections:
         self._local = threading.local()
 
 
+class WriteGate:
+    """Serialises this database's writers across threads and worker processes (flock).
+
+    SQLite's own busy handler sleeps 1, 2, 5, ... ms when another process holds the write
+    lock, and a sleep on the event loop stalls every request of the worker; a blocked
+    flock() wakes the moment the other writer is done.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._thread_lock = threading.Lock()
+        self._fd = os.open(f"{path}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
 def create_table(path: Path, table: str) -> None:
     """Create the table, its change triggers and the change log if missing."""
     validate_table_name(table)
@@ -131,6 +154,7 @@ class SqliteTodoStore:
             create_table(self.path, self.table)
         self._connections = ThreadConnections(self.path)
         self._conn = self._connections.get
+        self._write_gate = WriteGate(self.path)
         q = f'"{table}"'
         self._sql_get = f"SELECT {_COLUMNS} FROM {q} WHERE user_id = ? AND id = ?"
         self._sql_insert = (
@@ -154,11 +178,12 @@ class SqliteTodoStore:
 
     def create(self, user_id: str, item: TodoItem) -> tuple[TodoItem, bool]:
         conn = self._conn()
-        cur = conn.execute(
-            self._sql_insert,
-            (user_id, item.id, item.title, int(item.done), item.due, item.priority,
-             item.created_at, item.updated_at),
-        )
+        with self._write_gate:
+            cur = conn.execute(
+                self._sql_insert,
+                (user_id, item.id, item.title, int(item.done), item.due, item.priority,
+                 item.created_at, item.updated_at),
+            )
         if cur.rowcount == 1:
             return item, True
         existing = self.get(user_id, item.id)
@@ -170,13 +195,15 @@ class SqliteTodoStore:
         self, user_id: str, todo_id: str, *, title: str | None, done: bool | None, updated_at: int
     ) -> TodoItem | None:
         done_value = None if done is None else int(done)
-        rows = self._conn().execute(
-            self._sql_update, (title, done_value, updated_at, user_id, todo_id)
-        ).fetchall()
+        conn = self._conn()
+        with self._write_gate:
+            rows = conn.execute(self._sql_update, (title, done_value, updated_at, user_id, todo_id)).fetchall()
         return _item(rows[0]) if rows else None
 
     def delete(self, user_id: str, todo_id: str) -> bool:
-        return self._conn().execute(self._sql_delete, (user_id, todo_id)).rowcount == 1
+        conn = self._conn()
+        with self._write_gate:
+            return conn.execute(self._sql_delete, (user_id, todo_id)).rowcount == 1
 
     def list(self, user_id: str, *, limit: int, after: str | None, done: bool | None) -> TodoPage:
         # One row more than asked tells whether another page exists.
@@ -198,3 +225,4 @@ class SqliteTodoStore:
 
     def close(self) -> None:
         self._connections.close()
+        self._write_gate.close()

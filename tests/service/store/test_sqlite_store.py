@@ -104,3 +104,37 @@ def test_concurrent_writer_processes_lose_nothing(tmp_path) -> None:
         assert total == 150
     assert len(_changes(path)) == 3 * 150 * 2
     store.close()
+
+
+def _hold_gate(path: str, held, release) -> None:
+    from service.store.sqlite import WriteGate
+
+    gate = WriteGate(path)
+    with gate:
+        held.set()
+        release.wait(30)
+
+
+def test_writers_in_other_processes_wait_for_the_write_gate(tmp_path) -> None:
+    import threading
+
+    path = tmp_path / "todos.db"
+    store = SqliteTodoStore(path)
+    ctx = multiprocessing.get_context("spawn")
+    held, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_gate, args=(str(path), held, release))
+    holder.start()
+    try:
+        assert held.wait(60)
+        done = threading.Event()
+        writer = threading.Thread(target=lambda: (store.create("alice", _item("a")), done.set()))
+        writer.start()
+        assert not done.wait(0.5)  # blocked behind the other process's gate
+        release.set()
+        assert done.wait(30)
+        writer.join()
+    finally:
+        release.set()
+        holder.join(30)
+    assert store.get("alice", "a") is not None
+    store.close()
