@@ -8,6 +8,7 @@ in `chaos.aws.provider.HANDLERS`.
 from __future__ import annotations
 
 from abc import ABC
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -51,6 +52,19 @@ class AwsContext:
         result = self.clients.call(service, method, region, **params)
         assert result is not None  # only calls with `ignore` may return None
         return result
+
+
+def clean_up_failed_inject(ctx: AwsContext, error: BaseException, marker: str, cleanup: Callable[[], None]) -> None:
+    """Undo a half-made fault before `error` propagates. If that fails too, the marker stays for a later revert."""
+    try:
+        cleanup()
+    except Exception as failure:  # the inject's own error is what the operator must see first
+        error.add_note(
+            f"undoing the half-made fault failed too ({failure}); SSM parameter {marker} keeps the "
+            f"snapshot: revert again"
+        )
+        return
+    ctx.markers.delete(marker)
 
 
 def api(service: str, operation: str, **params: object) -> str:

@@ -14,7 +14,7 @@ from pydantic import JsonValue
 
 from chaos.actions import ActionCall, Percentage, ReservedConcurrency
 from chaos.aws.checks import function_problems, guarded, publish_problems
-from chaos.aws.context import ActionHandler, api
+from chaos.aws.context import ActionHandler, api, clean_up_failed_inject
 from chaos.aws.function import FunctionChanges, LambdaFunction, publish_plan
 from chaos.provider import Undo
 from scenarios.errors import ProviderError
@@ -176,9 +176,8 @@ class BadVersionFault(ActionHandler):
                 fn.update_alias(bad)
             else:
                 fn.update_alias(alias.version, {bad: round(float(undo["share"]), 4)})
-        except Exception:
-            self._undo(fn, undo)  # leave nothing half-done behind; the original error is what matters
-            self.ctx.markers.delete(marker)
+        except Exception as exc:
+            clean_up_failed_inject(self.ctx, exc, marker, lambda: self._undo(fn, undo))
             raise
         return undo
 

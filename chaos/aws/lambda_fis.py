@@ -14,7 +14,7 @@ from pydantic import JsonValue
 
 from chaos.actions import ActionCall, AddLatency, HttpStatus, Percentage, SlowInvocations
 from chaos.aws.checks import fis_problems, function_problems
-from chaos.aws.context import ActionHandler, api
+from chaos.aws.context import ActionHandler, api, clean_up_failed_inject
 from chaos.aws.fis import FisExperiment
 from chaos.aws.function import LambdaFunction, unqualified_arn
 from chaos.aws.lambda_faults import BadVersionFault
@@ -112,9 +112,9 @@ def start_fis_fault(handler: ActionHandler, template: dict[str, Any], marker: st
     ctx.markers.put(marker, undo)
     try:
         return fis.start(template, undo, marker)
-    except Exception:
-        fis.stop(undo)  # a failed start leaves no template or experiment behind
-        ctx.markers.delete(marker)
+    except Exception as exc:
+        # A failed start leaves no template or experiment behind.
+        clean_up_failed_inject(ctx, exc, marker, lambda: fis.stop(undo))
         raise
 
 

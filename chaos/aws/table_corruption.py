@@ -18,7 +18,7 @@ from pydantic import JsonValue
 
 from chaos.actions import ActionCall, CorruptTable
 from chaos.aws.checks import guarded
-from chaos.aws.context import ActionHandler, api
+from chaos.aws.context import ActionHandler, api, clean_up_failed_inject
 from chaos.aws.errors import AwsApiError
 from chaos.provider import Undo
 from scenarios.errors import ProviderError
@@ -147,8 +147,9 @@ class TableCorruption(ActionHandler):
                 self._apply(plan, keys)
             except AwsApiError as exc:
                 if exc.code != _CONDITION_FAILED:
-                    self._restore(undo)  # undo what was already altered, then report
-                    self.ctx.markers.delete(marker)
+                    # Put back what was already altered. The marker lists every planned item; restoring
+                    # one never altered is a no-op (each write is conditional on the corrupted state).
+                    clean_up_failed_inject(self.ctx, exc, marker, lambda: self._restore(undo))
                     raise
                 continue  # the load deleted it meanwhile: not corrupted, nothing to undo
             undo["items"].append(plan)

@@ -15,7 +15,7 @@ from pydantic import JsonValue
 
 from chaos.actions import ActionCall, ThrottleTable
 from chaos.aws.checks import guarded
-from chaos.aws.context import ActionHandler, api
+from chaos.aws.context import ActionHandler, api, clean_up_failed_inject
 from chaos.aws.table_restore import table_problems
 from chaos.provider import Undo
 from scenarios.errors import ProviderError
@@ -123,8 +123,8 @@ class TableThrottle(ActionHandler):
         self.ctx.markers.put(self.marker(call), undo)
         try:
             self._set(name, str(undo["mode"]), before, wanted)
-        except ProviderError:
-            self.revert(call, undo)
+        except ProviderError as exc:
+            clean_up_failed_inject(self.ctx, exc, self.marker(call), lambda: self.revert(call, undo))
             raise
         return undo
 

@@ -151,3 +151,29 @@ def test_weighted_fault_is_reverted_by_a_process_whose_target_now_uses_fis(stack
     assert not stack.alias().get("RoutingConfig", {}).get("AdditionalVersionWeights")
     assert [v["Version"] for v in stack.versions()] == ["1", "2"]
     assert stack.markers() == []
+
+
+def test_when_the_cleanup_of_a_failed_inject_fails_too_the_marker_stays_for_revert(stack, monkeypatch) -> None:
+    from botocore.exceptions import ClientError
+
+    provider = stack.provider()
+    lam = provider.clients.client("lambda", stack.PRIMARY)
+    real_update, real_delete = lam.update_alias, lam.delete_function
+
+    def refuse(code):
+        def call(**params):
+            raise ClientError({"Error": {"Code": code, "Message": "refused"}}, "Call")
+
+        return call
+
+    monkeypatch.setattr(lam, "update_alias", refuse("TooManyRequestsException"))
+    monkeypatch.setattr(lam, "delete_function", refuse("ServiceException"))
+    with pytest.raises(ProviderError, match="TooManyRequestsException") as failed:
+        provider.inject(BAD)
+    assert any("revert again" in note for note in failed.value.__notes__)
+    assert stack.markers() == ["/hanbit-drill/todo-api/lambda.deploy-bad-version"]
+    monkeypatch.setattr(lam, "update_alias", real_update)
+    monkeypatch.setattr(lam, "delete_function", real_delete)
+    stack.provider().revert(BAD, {})  # e.g. `hanbit-drill cleanup`: the journal holds no undo data
+    assert [v["Version"] for v in stack.versions()] == ["1", "2"]
+    assert stack.markers() == []

@@ -81,3 +81,27 @@ def test_a_large_corruption_keeps_only_a_summary_in_ssm(stack) -> None:
     corrupted(stack, provider, call)
     with pytest.raises(ProviderError, match="40 corrupted items of todos cannot be put back without the journal"):
         stack.provider().revert(call, {})
+
+
+def test_a_write_refused_mid_way_puts_back_what_was_already_altered(stack, monkeypatch) -> None:
+    from botocore.exceptions import ClientError
+
+    originals = {i["id"]["S"]: i for i in stack.put_items(6)}
+    provider = stack.provider()
+    ddb = provider.clients.client("dynamodb", stack.PRIMARY)
+    real = ddb.update_item
+    writes = []
+
+    def flaky(**params):
+        writes.append(params)
+        if len(writes) == 3:
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "try again"}}, "UpdateItem")
+        return real(**params)
+
+    monkeypatch.setattr(ddb, "update_item", flaky)
+    call = ActionCall(name="table.corrupt", params={"fraction": 1.0, "modes": ["garble"]})
+    with pytest.raises(ProviderError, match="dynamodb:UpdateItem failed: InternalServerError"):
+        corrupted(stack, provider, call)
+    monkeypatch.setattr(ddb, "update_item", real)
+    assert stack.items() == originals
+    assert stack.markers() == []
