@@ -39,6 +39,7 @@ LOCUSTFILE = Path(__file__).with_name("entry") / "hanbit_locustfile.py"
 _POLL_S = 0.05
 _START_TIMEOUT_S = 60.0
 _STOP_GRACE_S = 3.0
+_SELF_QUIT_S = 10.0
 _END = object()
 
 
@@ -181,6 +182,13 @@ class LoadRunner:
             if self._error:
                 raise LoadError(self._error)
             raise LoadError("the load run did not end in time")
+        # The master quits by itself once the run is over and tells every worker to quit, including
+        # those on other machines, which a kill would leave waiting for a heartbeat.
+        if self._procs:
+            try:
+                self._procs[0].wait(_SELF_QUIT_S)
+            except subprocess.TimeoutExpired:
+                pass
         self.stop()
         return self.summary()
 
