@@ -144,6 +144,8 @@ class Gateway:
         path: str = scope["path"]
         request_id = f"{self._rid_prefix}{next(self._rid_counter) & 0xFFFFFFFFFFFF:012x}"
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        client = scope.get("client")
+        source_ip = client[0] if client else ""
         match = self.router.match(method, path)
         route = match.route
         context = None
@@ -168,7 +170,7 @@ class Gateway:
                     event = build_event(
                         route=route, path=path, path_params=match.path_params,
                         query_string=scope.get("query_string", b""), headers=headers, body=body,
-                        request_id=request_id, source_ip=(scope.get("client") or ("", 0))[0], claims=claims,
+                        request_id=request_id, source_ip=source_ip, claims=claims,
                     )
                     runtime = self.functions[route.integration]
                     invocation = await runtime.invoke(event)
@@ -190,7 +192,7 @@ class Gateway:
         elapsed = time.perf_counter() - started
         self.metrics.observe(label, method, status, elapsed)
         metadata: dict[str, object] = {
-            "ip": (scope.get("client") or ("", 0))[0],
+            "ip": source_ip,
             "userAgent": headers.get("user-agent"),
             "method": method,
             "path": path,

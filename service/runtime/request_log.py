@@ -22,21 +22,28 @@ _FLUSH_AT_BYTES = 256 * 1024
 
 
 class _Clock:
-    """ISO 8601 UTC timestamps with ms; the second-resolution prefix is formatted once per second."""
+    """ISO 8601 UTC timestamps with ms, formatted once per millisecond (a busy worker logs
+    several lines per ms) and the date-time part once per second."""
 
-    __slots__ = ("_second", "_prefix")
+    __slots__ = ("_ms", "_text", "_second", "_prefix")
 
     def __init__(self) -> None:
+        self._ms = -1
+        self._text = ""
         self._second = -1
         self._prefix = ""
 
     def now(self) -> str:
-        now_ns = time.time_ns()
-        second, rest = divmod(now_ns, 1_000_000_000)
+        ms = time.time_ns() // 1_000_000
+        if ms == self._ms:
+            return self._text
+        second, millis = divmod(ms, 1000)
         if second != self._second:
             self._second = second
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._prefix}.{rest // 1_000_000:03d}Z"
+        self._ms = ms
+        self._text = f"{self._prefix}.{millis:03d}Z"
+        return self._text
 
 
 class RequestLog:
