@@ -99,6 +99,7 @@ class SoakResult(BaseModel):
     error_rate_drift: float  # last - first, absolute
     p95_trend_ms_per_h: float
     memory: MemoryGrowth | None = Field(None, description="None when the service's processes are not visible")
+    slo: Slo = Field(default_factory=Slo)
     flags: list[str] = Field(default_factory=list)
     slo_violations: list[str] = Field(default_factory=list)
 
@@ -175,7 +176,7 @@ def analyze_soak(series: Sequence[SecondSample], start_t: int, end_t: int, rss: 
         generator_saturated_seconds=sum(s.generator.saturated for s in judged), windows=windows,
         p90_drift_pct=drift["p90"], p95_drift_pct=drift["p95"], error_rate_drift=error_drift,
         p95_trend_ms_per_h=slope_per_hour([((w.start_t + w.end_t) / 2, w.p95_ms) for w in windows if w.requests]),
-        memory=memory, flags=flags, slo_violations=overall_stats.violations(slo),
+        memory=memory, slo=config.slo, flags=flags, slo_violations=overall_stats.violations(slo),
     )
 
 

@@ -105,10 +105,10 @@ def render_console(report: QuarterlyReport, console: Console | None = None) -> N
 def _console_capacity(cap: CapacityResult, comparison: CapacityComparison | None, console: Console) -> None:
     table = Table(title=f"Capacity search on {cap.target} ({cap.mode.value}, hold {cap.hold_s:g} s, "
                         f"settle {cap.settle_s:g} s)", title_justify="left")
-    for name in ("rate", "achieved", "p50", "p90", "p95", "p99", "errors", "gen. saturated", "verdict"):
-        table.add_column(name, justify="left" if name == "verdict" else "right")
+    for name in ("RPS", "achieved", "p50 ms", "p90 ms", "p95 ms", "p99 ms", "errors", "gen. sat.", "verdict"):
+        table.add_column(name, justify="left" if name == "verdict" else "right", no_wrap=True)
     for s in cap.steps:
-        verdict = Text("met", style="green") if s.met else Text(f"{s.broke_because}: {'; '.join(s.reasons)}", style="red")
+        verdict = Text("met", style="green") if s.met else Text(f"broke: {s.broke_because}", style="red")
         table.add_row(f"{s.rate_rps:,.0f}", f"{s.achieved_rps:,.0f}", f"{s.p50_ms:,.1f}", f"{s.p90_ms:,.1f}",
                       f"{s.p95_ms:,.1f}", f"{s.p99_ms:,.1f}", f"{s.error_rate:.2%}", f"{s.saturated_seconds} s", verdict)
     console.print(table)
@@ -166,21 +166,23 @@ def capacity_charts(cap: CapacityResult) -> list[SvgChart]:
     if cap.knee_rps is not None:
         markers.append(Marker(cap.knee_rps, f"knee {cap.knee_rps:,.0f}", "#2b8a3e"))
     if cap.broke_at_rps is not None:
-        markers.append(Marker(cap.broke_at_rps, f"broke {cap.broke_at_rps:,.0f} ({cap.broke_because})", "#c92a2a"))
+        markers.append(Marker(cap.broke_at_rps, f"broke {cap.broke_at_rps:,.0f}", "#c92a2a"))
     xs = [s.rate_rps for s in steps]
+    # One empty step of room on the right, so a marker on the last step keeps its label.
+    pad = [(max(xs, default=0.0) + cap.step_rps, None)]
     latency = SvgChart("Latency vs offered rate (log scale)", "ms", "offered rate (RPS)", log_y=True,
                        css_class="chart chart-capacity-latency", markers=markers)
-    latency.lines += [Line("p90", list(zip(xs, [s.p90_ms or None for s in steps])), "#f08c00"),
+    latency.lines += [Line("p90", list(zip(xs, [s.p90_ms or None for s in steps])) + pad, "#f08c00"),
                       Line("p95", list(zip(xs, [s.p95_ms or None for s in steps])), "#7048e8")]
     latency.thresholds += [Threshold(cap.slo.p90_ms, f"SLO p90 {cap.slo.p90_ms:,.0f} ms", "#f08c00"),
                            Threshold(cap.slo.p95_ms, f"SLA p95 {cap.slo.p95_ms:,.0f} ms", "#7048e8")]
     errors = SvgChart("Error rate vs offered rate", "% of requests", "offered rate (RPS)", y_min=0, y_suffix="%",
                       css_class="chart chart-capacity-errors", markers=markers)
-    errors.lines.append(Line("error rate", list(zip(xs, [100 * s.error_rate for s in steps])), "#e03131"))
+    errors.lines.append(Line("error rate", list(zip(xs, [100 * s.error_rate for s in steps])) + pad, "#e03131"))
     errors.thresholds.append(Threshold(100 * cap.slo.error_rate, f"SLO {cap.slo.error_rate:.0%}", "#2b8a3e"))
     achieved = SvgChart("Achieved vs offered rate", "RPS", "offered rate (RPS)", y_min=0,
                         css_class="chart chart-capacity-rps", markers=markers)
-    achieved.lines += [Line("achieved", list(zip(xs, [s.achieved_rps for s in steps])), "#1c7ed6"),
+    achieved.lines += [Line("achieved", list(zip(xs, [s.achieved_rps for s in steps])) + pad, "#1c7ed6"),
                        Line("offered", [(x, x) for x in xs], "#868e96", dashed=True)]
     return [latency, errors, achieved]
 
@@ -195,6 +197,7 @@ def soak_charts(soak: SoakResult) -> list[SvgChart]:
     errors = SvgChart("Soak error rate per window", "% of requests", "minutes since load start", y_min=0, y_suffix="%",
                       css_class="chart chart-soak-errors")
     errors.lines.append(Line("error rate", list(zip(xs, [100 * w.error_rate for w in soak.windows])), "#e03131"))
+    errors.thresholds.append(Threshold(100 * soak.slo.error_rate, f"SLO {soak.slo.error_rate:.0%}", "#2b8a3e"))
     charts = [latency, errors]
     if soak.memory is not None:
         rss = SvgChart("Service memory (RSS of all its processes)", "MB", "minutes since load start",

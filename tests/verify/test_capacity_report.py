@@ -78,7 +78,7 @@ def test_html_has_the_rps_vs_latency_and_error_charts_with_knee_and_break(report
     # One point per step on the p90 line: 100 .. 600 RPS.
     p90 = re.search(r'data-series="p90" points="([^"]+)"', latency_svg)
     assert p90 is not None and len(p90.group(1).split()) == 6
-    assert "knee 500" in page and "broke 600 (errors)" in page
+    assert "knee 500" in page and "broke 600<" in page and "broke at 600 RPS: errors" in page
     assert "REGRESSION: knee 500 RPS vs 700 RPS in run q1" in page and "(-29%)" in page
     assert "ATTENTION" in page and "seed target missed: throughput within the SLO" in page
 
