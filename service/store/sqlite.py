@@ -69,20 +69,73 @@ def _schema(table: str) -> str:
     """
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection tuned for many short statements from several processes."""
+def connect(path: Path, *, autocheckpoint: bool = True) -> sqlite3.Connection:
+    """A connection tuned for many short statements from several processes.
+
+    `autocheckpoint=False` leaves checkpoints to a `Checkpointer` thread: otherwise the commit
+    that crosses the WAL threshold copies pages and fsyncs twice on the caller's thread.
+    """
     # isolation_level=None: every statement commits on its own (triggers included), no implicit BEGIN.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
+    if not autocheckpoint:
+        conn.execute("PRAGMA wal_autocheckpoint=0")
     return conn
+
+
+class Checkpointer:
+    """One background thread per database file and process: a passive WAL checkpoint every
+    `interval_s`. Passive checkpoints never block readers or writers; their fsyncs release the GIL."""
+
+    _running: dict[Path, Checkpointer] = {}
+    _registry_lock = threading.Lock()
+
+    def __init__(self, path: Path, interval_s: float) -> None:
+        self.path = path
+        self.interval_s = interval_s
+        self._users = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"checkpoint:{path.name}", daemon=True)
+
+    @classmethod
+    def acquire(cls, path: Path, interval_s: float = 0.5) -> Checkpointer:
+        with cls._registry_lock:
+            running = cls._running.get(path)
+            if running is None:
+                running = cls._running[path] = cls(path, interval_s)
+                running._thread.start()
+            running._users += 1
+            return running
+
+    def release(self) -> None:
+        with self._registry_lock:
+            self._users -= 1
+            if self._users > 0:
+                return
+            self._running.pop(self.path, None)
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        conn = connect(self.path)
+        try:
+            while not self._stop.wait(self.interval_s):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    continue  # e.g. busy: the next round catches up
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            conn.close()
 
 
 class ThreadConnections:
     """One connection per thread to one database file (sqlite3 connections are not shared)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, autocheckpoint: bool = True) -> None:
         self.path = Path(path)
+        self._autocheckpoint = autocheckpoint
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -90,7 +143,7 @@ class ThreadConnections:
     def get(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path)
+            conn = connect(self.path, autocheckpoint=self._autocheckpoint)
             self._local.conn = conn
             with self._lock:
                 self._conns.append(conn)
@@ -152,7 +205,8 @@ class SqliteTodoStore:
         self.table = validate_table_name(table)
         if create:
             create_table(self.path, self.table)
-        self._connections = ThreadConnections(self.path)
+        self._checkpointer = Checkpointer.acquire(self.path.resolve())
+        self._connections = ThreadConnections(self.path, autocheckpoint=False)
         self._conn = self._connections.get
         self._write_gate = WriteGate(self.path)
         q = f'"{table}"'
@@ -226,3 +280,4 @@ class SqliteTodoStore:
     def close(self) -> None:
         self._connections.close()
         self._write_gate.close()
+        self._checkpointer.release()

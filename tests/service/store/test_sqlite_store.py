@@ -138,3 +138,24 @@ def test_writers_in_other_processes_wait_for_the_write_gate(tmp_path) -> None:
         holder.join(30)
     assert store.get("alice", "a") is not None
     store.close()
+
+
+def test_the_wal_is_checkpointed_in_the_background(tmp_path) -> None:
+    import time
+
+    path = tmp_path / "todos.db"
+    store = SqliteTodoStore(path)
+    # the request connections never checkpoint themselves (no fsync on a request's commit)...
+    assert store._conn().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    size_before = path.stat().st_size
+    for i in range(300):
+        store.create("alice", _item(f"t{i:04d}", "x" * 200))
+    # ...so pages reach the database file only through the background checkpointer
+    deadline = time.time() + 20
+    while path.stat().st_size == size_before and time.time() < deadline:
+        time.sleep(0.1)
+    assert path.stat().st_size > size_before
+    store.close()
+    from service.store.sqlite import Checkpointer
+
+    assert path.resolve() not in Checkpointer._running  # stopped with its last store
