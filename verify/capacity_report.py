@@ -150,6 +150,15 @@ def _console_soak(soak: SoakResult, console: Console) -> None:
                      f"{mem.first_mb:,.0f} -> {mem.last_mb:,.0f} MB ({mem.growth_pct:+.0%}, {mem.trend_mb_per_h:+,.0f} MB/h)"))
     for flag in soak.flags:
         console.print(f"DRIFT {flag}", style="bold red")
+    if soak.generator_saturated_seconds:
+        console.print(_saturation_note(soak), style="yellow")
+    for violation in soak.slo_violations:
+        console.print(f"SLO broken over the soak: {violation}", style="bold red")
+
+
+def _saturation_note(soak: SoakResult) -> str:
+    return (f"the load generator was saturated in {soak.generator_saturated_seconds} of {soak.seconds} s: latency "
+            "in those seconds includes its own delay (add --workers or remote workers)")
 
 
 def _pct(value: float | None) -> str:
@@ -245,6 +254,9 @@ def _soak_html(soak: SoakResult) -> list[str]:
            f"(trend {soak.p95_trend_ms_per_h:+,.1f} ms/h); errors {soak.error_rate_drift:+.2%}; "
            f"service memory {escape(memory)}.</p>"]
     out += [f'<p class="note fail">drift: {escape(f)}</p>' for f in soak.flags]
+    out += [f'<p class="note fail">SLO broken over the soak: {escape(v)}</p>' for v in soak.slo_violations]
+    if soak.generator_saturated_seconds:
+        out.append(f'<p class="note">{escape(_saturation_note(soak))}</p>')
     out += [f'<div class="chartbox">{chart.render()}</div>' for chart in soak_charts(soak)]
     return out
 

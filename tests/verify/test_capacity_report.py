@@ -104,3 +104,18 @@ def test_the_browser_renders_the_capacity_charts(report: QuarterlyReport, tmp_pa
     page = write_html(report, tmp_path / "quarterly.html")
     dom = HeadlessChromium(timeout_s=60).dump_dom(page).stdout
     assert dom.count("<svg") == 6 and "chart-capacity-latency" in dom and "knee 500" in dom
+
+
+def test_a_soak_with_a_saturated_generator_and_a_broken_slo_says_so() -> None:
+    from loadtests.records import GeneratorHealth
+
+    busy = GeneratorHealth(cpu_percent=99, loop_lag_ms=70, saturated=True)
+    seconds = [build_second(7000 + i, 100, 0, 300, 900).model_copy(update={"generator": busy} if i % 2 else {})
+               for i in range(20)]
+    result = analyze_soak(seconds, 7000, 7020, [], SoakConfig(load=LoadPlan(rps=100, duration_s=20), warmup_s=0))
+    assert result.generator_saturated_seconds == 10 and result.slo_violations
+    page = render_html(QuarterlyReport(target="local", soak=result))
+    assert "saturated in 10 of 20 s" in page and "SLO broken over the soak: p90" in page
+    buf = io.StringIO()
+    render_console(QuarterlyReport(target="local", soak=result), Console(file=buf, width=200, color_system=None))
+    assert "saturated in 10 of 20 s" in buf.getvalue() and "SLO broken over the soak: p95" in buf.getvalue()
