@@ -24,8 +24,8 @@ import argparse
 import contextlib
 import json
 import os
-import statistics
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,12 +36,18 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chaos.local.control_client import ControlClient  # noqa: E402
-from loadtests.capacity import CapacityConfig, CapacityResult, CapacitySearch, StepResult, judge_step  # noqa: E402
-from loadtests.plan import LoadPlan, Shape  # noqa: E402
-from loadtests.runner import LoadRunner, free_port  # noqa: E402
-from service.settings import ENV_VAR, ServiceSettings  # noqa: E402
-from verify.capacity_history import CapacityHistory  # noqa: E402
+from chaos.local.control_client import ControlClient
+from loadtests.capacity import (
+    CapacityConfig,
+    CapacityResult,
+    CapacitySearch,
+    StepResult,
+    judge_step,
+)
+from loadtests.plan import LoadPlan, Shape
+from loadtests.runner import LoadRunner, free_port
+from service.settings import ENV_VAR, ServiceSettings
+from verify.capacity_history import CapacityHistory
 
 
 class Deployment:

@@ -78,7 +78,7 @@ class CapacityConfig(BaseModel):
         return float(min(max(round(self.hold_s / 5), 1), 10))
 
     def rates(self) -> list[float]:
-        n = int(math.floor(self.max_rps / self.step_rps + 1e-9))
+        n = math.floor(self.max_rps / self.step_rps + 1e-9)
         return [round(k * self.step_rps, 6) for k in range(1, n + 1)]
 
 
@@ -114,16 +114,14 @@ def judge_step(series: Sequence[SecondSample] | dict[int, SecondSample], rate_rp
     present = [by_t[t] for t in range(start_t, end_t) if t in by_t]
     saturated = sum(s.generator.saturated for s in present)
     reasons: list[str] = []
-    latency = errors = False
+    errors = False
     if stats.requests == 0:
         reasons.append("no traffic")
-        latency = True
     else:
         for label, value, limit in (("p90", stats.p90_ms, slo.p90_ms), ("p95", stats.p95_ms, slo.p95_ms),
                                     ("p99", stats.p99_ms, slo.p99_ms)):
             if limit is not None and value > limit:
                 reasons.append(f"{label} {value:.0f} ms > {limit:.0f} ms")
-                latency = True
         if stats.error_rate > slo.error_rate:
             reasons.append(f"error rate {stats.error_rate:.2%} > {slo.error_rate:.2%}")
             errors = True
@@ -131,7 +129,6 @@ def judge_step(series: Sequence[SecondSample] | dict[int, SecondSample], rate_rp
             # Open model: the intended sends of each second are counted there, so a shortfall means
             # requests that never completed inside the run (a stalled target or generator).
             reasons.append(f"delivered {stats.achieved_rps:.0f} of {rate_rps:g} RPS")
-            latency = True
     because: BreakReason | None = None
     if reasons:
         if stats.seconds and saturated >= SATURATED_SHARE * stats.seconds:
@@ -139,7 +136,7 @@ def judge_step(series: Sequence[SecondSample] | dict[int, SecondSample], rate_rp
             reasons.insert(0, f"load generator saturated in {saturated} of {stats.seconds} s")
         elif errors:
             because = BreakReason.ERRORS
-        else:
+        else:  # p90/p95/p99, no traffic, or a shortfall of answered requests
             because = BreakReason.LATENCY
     return StepResult(
         rate_rps=rate_rps, start_t=start_t, end_t=end_t, seconds=stats.seconds, requests=stats.requests,

@@ -20,16 +20,33 @@ import psutil
 from pydantic import ValidationError
 from rich.console import Console
 
-from loadtests.capacity import CapacityConfig, CapacityResult, CapacitySearch, SearchMode, StepResult, capacity_config
+from chaos.targets import Target
+from loadtests.capacity import (
+    CapacityConfig,
+    CapacityResult,
+    CapacitySearch,
+    SearchMode,
+    StepResult,
+    capacity_config,
+)
 from loadtests.plan import LoadModel, LoadPlan
 from loadtests.soak import Soak, SoakConfig, SoakResult
-from chaos.targets import Target
 from scenarios.errors import CheckFailedError, ExitCode, InvalidInputError
 from scenarios.loader import load_config
 from scenarios.models import Config, deep_merge
 from scenarios.target_session import TargetSession, session_for
-from verify.capacity_history import DEFAULT_CAPACITY_HISTORY, CapacityComparison, CapacityHistory
-from verify.capacity_report import QuarterlyReport, SeedTargets, render_console, seed_checks, write_html
+from verify.capacity_history import (
+    DEFAULT_CAPACITY_HISTORY,
+    CapacityComparison,
+    CapacityHistory,
+)
+from verify.capacity_report import (
+    QuarterlyReport,
+    SeedTargets,
+    render_console,
+    seed_checks,
+    write_html,
+)
 from verify.history import REGRESSION_RATIO
 from verify.slo import Slo
 

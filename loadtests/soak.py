@@ -136,7 +136,7 @@ def analyze_soak(series: Sequence[SecondSample], start_t: int, end_t: int, rss: 
                  finished_at: float = 0.0) -> SoakResult:
     """Judge the seconds `[start_t + warmup, end_t)` of a soak run and the RSS points sampled during it."""
     by_t = index_series(series)
-    judged_start = min(start_t + int(round(config.warmup)), end_t)
+    judged_start = min(start_t + round(config.warmup), end_t)
     span = end_t - judged_start
     n = max(1, min(config.windows, span))
     bounds = [judged_start + (span * i) // n for i in range(n + 1)]

@@ -8,7 +8,7 @@ only a lower bound of the target's, and the comparison says so instead of blamin
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -61,7 +61,7 @@ class CapacityComparison(BaseModel):
 
 
 def capacity_row(result: CapacityResult) -> CapacityRow:
-    started = datetime.fromtimestamp(result.started_at, tz=timezone.utc)
+    started = datetime.fromtimestamp(result.started_at, tz=UTC)
     knee = result.knee_step
     return CapacityRow(
         run_id=result.run_id, date=started.isoformat(timespec="seconds").replace("+00:00", "Z"),

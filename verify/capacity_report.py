@@ -230,10 +230,10 @@ def _capacity_html(cap: CapacityResult, comparison: CapacityComparison | None) -
     broke = ("held up to max-rps" if cap.broke_at_rps is None
              else f"broke at {_rps(cap.broke_at_rps)}: {cap.broke_because} ({'; '.join(cap.broke_reasons)})")
     out = ["<h2>Capacity</h2>",
-           f'<div class="cards"><div class="card"><div class="k">knee</div><div class="v">{_rps(cap.knee_rps)}</div>'
-           f'<div class="l">highest rate that met the SLO</div></div>'
-           f'<div class="card{" fail" if cap.broke_at_rps else ""}"><div class="k">broke</div>'
-           f'<div class="v">{_rps(cap.broke_at_rps)}</div><div class="l">{escape(broke)}</div></div></div>']
+           (f'<div class="cards"><div class="card"><div class="k">knee</div><div class="v">{_rps(cap.knee_rps)}</div>'
+            f'<div class="l">highest rate that met the SLO</div></div>'
+            f'<div class="card{" fail" if cap.broke_at_rps else ""}"><div class="k">broke</div>'
+            f'<div class="v">{_rps(cap.broke_at_rps)}</div><div class="l">{escape(broke)}</div></div></div>')]
     if comparison is not None:
         css = "note fail" if comparison.regressed else "note"
         out.append(f'<p class="{css} comparison">{escape(_comparison_text(comparison))}</p>')
@@ -250,9 +250,9 @@ def _soak_html(soak: SoakResult) -> list[str]:
     memory = "not measured on this target" if mem is None else (
         f"{mem.first_mb:,.0f} → {mem.last_mb:,.0f} MB ({mem.growth_pct:+.0%}), peak {mem.peak_mb:,.0f} MB")
     out = ["<h2>Soak</h2>",
-           f"<p>p90 {_pct(soak.p90_drift_pct)}, p95 {_pct(soak.p95_drift_pct)} first → last window "
-           f"(trend {soak.p95_trend_ms_per_h:+,.1f} ms/h); errors {soak.error_rate_drift:+.2%}; "
-           f"service memory {escape(memory)}.</p>"]
+           (f"<p>p90 {_pct(soak.p90_drift_pct)}, p95 {_pct(soak.p95_drift_pct)} first → last window "
+            f"(trend {soak.p95_trend_ms_per_h:+,.1f} ms/h); errors {soak.error_rate_drift:+.2%}; "
+            f"service memory {escape(memory)}.</p>")]
     out += [f'<p class="note fail">drift: {escape(f)}</p>' for f in soak.flags]
     out += [f'<p class="note fail">SLO broken over the soak: {escape(v)}</p>' for v in soak.slo_violations]
     if soak.generator_saturated_seconds:

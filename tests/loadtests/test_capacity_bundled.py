@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.capacity import BreakReason, CapacitySearch, SearchMode, StepResult, capacity_config
+from loadtests.capacity import (
+    BreakReason,
+    CapacitySearch,
+    SearchMode,
+    StepResult,
+    capacity_config,
+)
 from loadtests.health import BURN_ENV
 from loadtests.plan import LoadPlan
 from verify.slo import Slo

@@ -11,7 +11,13 @@ import psutil
 
 from loadtests.plan import LoadPlan
 from loadtests.records import SecondSample
-from loadtests.soak import RssPoint, RssSampler, SoakConfig, analyze_soak, slope_per_hour
+from loadtests.soak import (
+    RssPoint,
+    RssSampler,
+    SoakConfig,
+    analyze_soak,
+    slope_per_hour,
+)
 from verify.synthetic import build_second
 
 T0 = 10_000

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.capacity import BreakReason, CapacityResult, SearchMode, StepResult, knee_of
+from loadtests.capacity import (
+    BreakReason,
+    CapacityResult,
+    SearchMode,
+    StepResult,
+    knee_of,
+)
 from scenarios.errors import InvalidInputError
 from verify.capacity_history import CapacityHistory, capacity_row, knee_regressions
 from verify.slo import Slo

@@ -9,12 +9,25 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from loadtests.capacity import BreakReason, CapacityResult, SearchMode, judge_step, knee_of
+from loadtests.capacity import (
+    BreakReason,
+    CapacityResult,
+    SearchMode,
+    judge_step,
+    knee_of,
+)
 from loadtests.plan import LoadPlan
 from loadtests.soak import RssPoint, SoakConfig, SoakResult, analyze_soak
 from verify.browser import HeadlessChromium, find_chromium
 from verify.capacity_history import CapacityHistory
-from verify.capacity_report import QuarterlyReport, SeedTargets, render_console, render_html, seed_checks, write_html
+from verify.capacity_report import (
+    QuarterlyReport,
+    SeedTargets,
+    render_console,
+    render_html,
+    seed_checks,
+    write_html,
+)
 from verify.slo import Slo
 from verify.synthetic import build_second
 
