@@ -210,6 +210,10 @@ def _print_plan(plan: DrillPlan, view: _ProviderView, out: TextIO, source: str) 
     say("stop conditions:" if plan.stop_conditions else "stop conditions: none")
     for stop in plan.stop_conditions:
         say(f"  abort and revert if {stop.metric.value.replace('_', ' ')} {stop.threshold:g} for {fmt(stop.for_s)}")
+    if plan.teardown:
+        say("teardown (after every fault is reverted):")
+        for call in plan.teardown:
+            _call_block(say, describe_call(call), view.lines(call))
 
 
 def _call_block(say: Callable[[str], None], head: str, lines: Sequence[str]) -> None:

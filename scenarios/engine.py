@@ -270,6 +270,18 @@ class DrillEngine:
             self.journal.reason = reason
         self._save()
 
+    def _run_teardown(self) -> None:
+        """The scenario's closing runbook steps (e.g. fail back): the system is left as it was found."""
+        assert self.tracker is not None
+        for call in self.plan.teardown:
+            try:
+                self.tracker.remediate(call, setup=True)
+            except Exception as exc:  # keep going: report it, the other steps still run
+                note = f"teardown {call.name} failed: {exc}"
+                self.journal.reason = f"{self.journal.reason}; {note}" if self.journal.reason else note
+                if self.journal.status in (RunStatus.PASSED, RunStatus.RUNNING):
+                    self.journal.status = RunStatus.ERROR
+
     def _teardown(self, provider: Provider | None) -> None:
         if self.load is not None:
             try:
@@ -287,6 +299,7 @@ class DrillEngine:
                 )
                 if self.journal.status in (RunStatus.PASSED, RunStatus.RUNNING):
                     self.journal.status = RunStatus.ERROR
+            self._run_teardown()
         if provider is not None:
             provider.close()
         self.session.close()

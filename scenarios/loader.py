@@ -510,12 +510,13 @@ class _Checker:
         run_on = [t for t in (sc.targets or self.target_names) if t in self.target_kinds]
         hint = "" if sc.targets is not None else "; list the targets it runs on with `targets:`"
 
-        for i, step in enumerate(sc.setup):
-            path = at("setup", i)
-            if step.action in ENGINE_ACTIONS:
-                self.p.add(path + ("action",), f"{step.action!r} undoes a fault; it cannot run in setup")
-            elif self._action(path, step.action, step.params, ActionKind.REMEDIATION, "setup"):
-                self._capable(path, step.action, run_on, hint)
+        for where in ("setup", "teardown"):
+            for i, step in enumerate(getattr(sc, where)):
+                path = at(where, i)
+                if step.action in ENGINE_ACTIONS:
+                    self.p.add(path + ("action",), f"{step.action!r} undoes a fault; it cannot run in {where}")
+                elif self._action(path, step.action, step.params, ActionKind.REMEDIATION, where):
+                    self._capable(path, step.action, run_on, hint)
 
         fault_ids: dict[str, str] = {}
         for i, fault in enumerate(sc.faults):
@@ -582,7 +583,7 @@ class _Checker:
             elif where == "remediation":
                 message = f"{action!r} is a fault action, not a remediation"
             else:
-                message = f"{action!r} is a fault action; setup runs remediation actions only"
+                message = f"{action!r} is a fault action; {where} runs remediation actions only"
             self.p.add(path + ("action",), message)
             return False
         try:

@@ -138,6 +138,10 @@ class Scenario(_Strict):
     slo: Block = Field(default_factory=dict)
     detection: Block = Field(default_factory=dict)
     setup: list[ActionStep] = Field(default_factory=list)
+    teardown: list[ActionStep] = Field(
+        default_factory=list,
+        description="runbook steps run after every fault is reverted (e.g. region.failback): leave the system as found",
+    )
     faults: list[FaultSpec] = Field(default_factory=list)
     remediation: list[RemediationSpec] = Field(default_factory=list)
     stop_conditions: list[StopConditionSpec] = Field(default_factory=list)
@@ -218,6 +222,7 @@ class DrillPlan(BaseModel):
     slo: Slo
     detection: AlarmRule
     setup: list[ActionCall]
+    teardown: list[ActionCall] = []
     faults: list[PlannedFault]
     remediations: list[PlannedRemediation]
     stop_conditions: list[PlannedStop]
@@ -230,7 +235,7 @@ class DrillPlan(BaseModel):
 
     def provider_calls(self) -> list[ActionCall]:
         """Every call the target's provider performs (for preflight); engine-level actions excluded."""
-        calls = [*self.setup, *(f.call for f in self.faults)]
+        calls = [*self.setup, *(f.call for f in self.faults), *self.teardown]
         calls += [r.call for r in self.remediations if r.when is not Trigger.NEVER]
         return [c for c in calls if c.name not in ENGINE_ACTIONS]
 
@@ -314,6 +319,7 @@ def resolve(
         slo=slo,
         detection=detection,
         setup=[s.call() for s in scenario.setup],
+        teardown=[s.call() for s in scenario.teardown],
         faults=[PlannedFault(id=f.fault_id, call=f.call(), at_s=f.at * k) for f in scenario.faults],
         remediations=[
             PlannedRemediation(call=r.call(), when=r.when, delay_s=r.delay * k) for r in scenario.remediation

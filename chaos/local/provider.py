@@ -178,11 +178,17 @@ def _failover(c: Client, p: Params, ctx: RemediationContext) -> Undo:
     return dict(c.put("/control/edge", {"active": p.get("to_region", "ap-northeast-1")}))
 
 
+FAILBACK_WAIT_S = 60.0
+
+
 def _failback(c: Client, p: Params, ctx: RemediationContext) -> Undo:
+    """Return to automatic routing once the edge's own health checks see the primary healthy again."""
     region = p.get("to_region", "ap-northeast-2")
-    health = c.get("/control/edge")["health"].get(region, {})
-    if not health.get("healthy"):
-        raise ProviderError(f"cannot fail back: {region} is not healthy yet")
+    deadline = time.monotonic() + FAILBACK_WAIT_S
+    while not c.get("/control/edge")["health"].get(region, {}).get("healthy"):
+        if time.monotonic() > deadline:
+            raise ProviderError(f"cannot fail back: {region} is not healthy after {FAILBACK_WAIT_S:.0f} s")
+        time.sleep(0.25)
     return dict(c.put("/control/edge", {"active": None}))
 
 

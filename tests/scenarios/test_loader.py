@@ -137,7 +137,7 @@ def test_yaml_1_1_booleans_keep_their_names_as_keys() -> None:
     # `on:` is True in YAML 1.1; as a key it must stay the name the operator wrote
     [problem] = problems_of(MINIMAL + "    on: push\n")
     assert problem == "f.yaml:7: scenarios.quiet.on: unknown key (allowed: description, targets, rto, rpo, baseline, " \
-        "sustained, max_duration, load, slo, detection, setup, faults, remediation, stop_conditions, checks, expect)"
+        "sustained, max_duration, load, slo, detection, setup, teardown, faults, remediation, stop_conditions, checks, expect)"
 
 
 def test_missing_and_unreadable_files_are_invalid_input(tmp_path: Path) -> None:
