@@ -130,10 +130,10 @@ class HttpPool:
         return (head + "\r\n").encode("latin-1") + (body or b"")
 
     def _request(self, raw: bytes, attempt: _Attempt) -> HttpResult:
-        # One retry, only when a kept-alive socket turns out closed before any response byte
-        # (RFC 9112 9.3.1); a fresh socket's failure is always reported.
-        for _ in range(2):
-            sock, reused = self._idle_socket()
+        # One retry, on a fresh socket, only when a kept-alive socket turns out closed before any
+        # response byte (RFC 9112 9.3.1); a fresh socket's failure is always reported.
+        for retry in (False, True):
+            sock, reused = (None, False) if retry else self._idle_socket()
             try:
                 if sock is None:
                     sock = self._connect()

@@ -57,11 +57,11 @@ class MasterNode:
         self.merger.note_own_health(t, health)
 
     def begin(self, worker_count: int) -> None:
-        # Time zero on a whole second, so sample `t` lines up with the plan's seconds, with headroom
+        # Time zero on a whole second, so sample `t` lines up with the plan's seconds, with headroom (1-2 s)
         # for the spawn message to reach the workers and the users to be created (which blocks a
         # worker for about 100 us a user): requests must not be due while that is still going on.
         users = self.shape.peak() if self.plan.model is LoadModel.CLOSED else 0
-        self.start = math.floor(time.time()) + 2.0 + math.ceil(users * _SPAWN_S_PER_USER / max(worker_count, 1))
+        self.start = math.ceil(time.time() + 1.0) + math.ceil(users * _SPAWN_S_PER_USER / max(worker_count, 1))
         self.end = self.start + self.plan.duration_s
         self.stream.write(
             StreamEvent(kind=EventKind.START, start_epoch=self.start, end_epoch=self.end, workers=worker_count)

@@ -60,7 +60,7 @@ def fake_service() -> Iterator[FakeService]:
 def bundled_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real bundled service (one worker, cheap password hashing to keep sign-ups quick)."""
     svc = ServiceProcess(tmp_path_factory.mktemp("service"), port=0, workers=1, password_cost_log2=10)
-    url = svc.start()
+    url = svc.start(timeout_s=120)  # the machine may be busy
     try:
         yield url
     finally:

@@ -115,3 +115,27 @@ def test_waiting_for_a_busy_pool_counts_against_the_deadline(serve: Callable[[Ha
 def test_only_plain_http_targets() -> None:
     with pytest.raises(ValueError, match="http://"):
         HttpPool("https://example.com", 1)
+
+
+def test_after_the_server_dies_requests_are_refused_not_reset(serve: Callable[[Handler], str]) -> None:
+    """Many kept-alive sockets go stale at once: the retry must take a fresh socket, not another
+    stale one, so the failure is the truth (refused), not an artefact (reset)."""
+
+    accepted: list[gevent.socket.socket] = []
+
+    def handler(sock: gevent.socket.socket, _: tuple[str, int]) -> None:
+        accepted.append(sock)
+        while read_request(sock):
+            sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+
+    server = gevent.server.StreamServer(("127.0.0.1", 0), handler)
+    server.start()
+    pool = HttpPool(f"http://127.0.0.1:{server.server_port}", 8)
+    first = [gevent.spawn(pool.request, "GET", "/", time.time() + 2) for _ in range(8)]
+    assert [g.get().status for g in first] == [200] * 8  # eight kept-alive sockets in the pool
+    server.close()  # the process "dies": no listener, every connection closed
+    for sock in accepted:
+        sock.close()
+    gevent.sleep(0.05)
+    after = pool.request("GET", "/", time.time() + 2)
+    assert (after.failure, after.sent) == ("connection_refused", False)

@@ -28,56 +28,51 @@ def collect(runner: LoadRunner) -> dict[int, SecondSample]:
     return samples
 
 
-def test_open_model_bills_a_stall_to_the_seconds_it_hit(fake_service: FakeService, tmp_path: Path) -> None:
-    """No coordinated omission: arrivals keep their schedule while the target stalls for 2 s, so the
-    stalled seconds carry their full count with latencies up to the stall, not a dip then a burst."""
-    runner = LoadRunner(fake_service.url, LoadPlan(model="open", rps=40, duration_s=6, accounts=2), tmp_path)
-    try:
-        runner.start()
-        at(runner, 2.0)
-        fake_service.stall(2.0)
-        samples = collect(runner)
-    finally:
-        runner.stop()
-    t0 = int(runner.start_epoch or 0)
-    before, stall_1, stall_2, after = samples[t0 + 1], samples[t0 + 2], samples[t0 + 3], samples[t0 + 5]
-    assert [s.requests for s in samples.values()] == [40] * 6
-    assert before.p90_ms < 500 and after.p90_ms < 500
-    # Sent during the first stalled second, answered when the stall ended: 1 to 2 s late.
-    assert stall_1.p50_ms > 1000 and stall_1.max_ms > 1500
-    assert stall_2.max_ms > 500
-    assert all(not s.failures for s in samples.values())
+def test_stall_errors_and_a_dead_port_as_the_load_sees_them(fake_service: FakeService, tmp_path: Path) -> None:
+    """One run, three faults: a 2 s stall, 1 s of 503s, then the target process dies.
 
-
-def test_failures_are_classified_and_ledgered(fake_service: FakeService, tmp_path: Path) -> None:
-    runner = LoadRunner(fake_service.url, LoadPlan(model="open", rps=40, duration_s=5, accounts=2), tmp_path)
+    No coordinated omission: arrivals keep their schedule while the target stalls, so the stalled
+    seconds carry their full count with latencies up to the stall, not a dip then a burst. Errors are
+    requests too, each classified once, and the ledger says which writes failed.
+    """
+    runner = LoadRunner(fake_service.url, LoadPlan(model="open", rps=40, duration_s=8, accounts=2), tmp_path)
     try:
         runner.start()
         at(runner, 1.0)
+        fake_service.stall(2.0)
+        at(runner, 4.0)
         fake_service.fail(503, 1.0)
-        at(runner, 3.0)
+        at(runner, 6.0)
         fake_service.kill()
         killed_at = time.time()
         samples = collect(runner)
     finally:
         runner.stop()
+    t0 = int(runner.start_epoch or 0)
+    assert sorted(samples) == [t0 + i for i in range(8)]
+    assert [s.requests for s in samples.values()] == [40] * 8
+    before, stall_1, stall_2 = samples[t0], samples[t0 + 1], samples[t0 + 2]
+    assert before.p90_ms < 500 and not before.failures
+    # Sent during the first stalled second, answered when the stall ended: 1 to 2 s late.
+    assert stall_1.p50_ms > 1000 and stall_1.max_ms > 1500 and not stall_1.failures
+    assert stall_2.max_ms > 500 and not stall_2.failures
+
     failures: dict[str, int] = {}
     for s in samples.values():
         for kind, n in s.failures.items():
             failures[kind] = failures.get(kind, 0) + n
     # A request in flight when the process dies sees its connection reset.
     assert {"http_503", "connection_refused"} <= set(failures) <= {"http_503", "connection_refused", "connection_reset"}
-    assert failures.get("connection_reset", 0) <= 5
     assert 20 <= failures["http_503"] <= 60  # about one second of 40 RPS
     assert failures["connection_refused"] >= 40  # the last two seconds
-    assert sum(s.requests for s in samples.values()) == 200  # failures are requests too
+    assert failures.get("connection_reset", 0) <= 5
 
     records = runner.ledger_records()
     by_status = {(r.outcome, r.status) for r in records}
     assert (WriteOutcome.FAILED, 503) in by_status
     assert (WriteOutcome.FAILED, None) in by_status  # refused: never reached the service
     assert all(r.outcome is not WriteOutcome.ACKNOWLEDGED for r in records if r.sent_at > killed_at + 0.5)
-    assert runner.summary().error_rate > 0.2
+    assert runner.summary().error_rate > 0.15
 
 
 def test_unreachable_target_is_a_target_error(tmp_path: Path) -> None:
