@@ -3,7 +3,7 @@
     python benchmarks/control_overhead.py [--duration 10] [--rounds 2] [--connections 64] [--workers 2]
 
 Starts, side by side on 127.0.0.1:
-- `plain`: the service alone (ServiceProcess(control=False)), as issue 2 built it;
+- `plain`: the service alone (ServiceProcess without regions), as issue 2 built it;
 - `control`: the same service under the supervisor with the control plane (one region:
   workers follow the control state, the function runs through ControlledFunction,
   stores behind throttle gates, the control API up);
@@ -57,7 +57,7 @@ def main() -> int:
         return 2
     work = Path(tempfile.mkdtemp(prefix="hanbit-control-bench-"))
     variants = {
-        "plain": ServiceProcess(work / "plain", port=0, workers=args.workers, control=False),
+        "plain": ServiceProcess(work / "plain", port=0, workers=args.workers),
         "control": ServiceProcess(work / "control", port=0, workers=args.workers, regions=1),
     }
     if args.regions == 2:

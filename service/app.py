@@ -16,6 +16,7 @@ from service.api.auth import AuthCode, SignInPolicy
 from service.api.openapi import build_openapi
 from service.api.routes import Integration, Router
 from service.api.todos import TodoApiCode
+from service.control.worker_control import WorkerControl
 from service.identity import PasswordHasher, RevocationList, TokenService, UserDirectory, load_or_create_key
 from service.runtime.authorizer import JwtAuthorizer
 from service.runtime.function import FunctionConfig, FunctionRuntime
@@ -55,11 +56,19 @@ def build_gateway(settings: ServiceSettings) -> Gateway:
     opener = partial(open_store, settings.store, sqlite_path=settings.todos_db, region=settings.region,
                      dynamodb_endpoint_url=settings.dynamodb_endpoint_url)
     io_pool = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="io") if settings.store is StoreKind.DYNAMODB else None
-    todo_api = FunctionRuntime(TodoApiCode(opener), todo_function_config(settings), executor=io_pool)
+    authorizer = JwtAuthorizer(tokens, revocations)
+    # Under the supervisor the function follows the control plane (versions, alias LIVE, faults,
+    # concurrency, throttling, not-before); started alone it is the plain runtime.
+    control = WorkerControl.from_env(settings)
+    if control is None:
+        todo_api = FunctionRuntime(TodoApiCode(opener), todo_function_config(settings), executor=io_pool)
+    else:
+        todo_api = control.todo_function(opener, todo_function_config(settings), io_pool)
+        authorizer = control.authorizer(authorizer)
     gateway = Gateway(
         router=Router(),
         functions={Integration.TODO_API: todo_api, Integration.AUTH: auth},
-        authorizer=JwtAuthorizer(tokens, revocations),
+        authorizer=authorizer,
         log=RequestLog(settings.log_file),
         metrics=Metrics(settings.metrics_dir),
         openapi=orjson.dumps(build_openapi()),
@@ -80,6 +89,9 @@ def build_gateway(settings: ServiceSettings) -> Gateway:
 
     gateway.on_startup(announce)
     gateway.on_shutdown(retire)
+    if control is not None:
+        gateway.on_startup(control.start)
+        gateway.on_shutdown(control.stop)
     return gateway
 
 

@@ -26,6 +26,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", type=Path, help=f"database, key, logs (default {DEFAULT_DATA_DIR})")
     p.add_argument("--store", choices=[k.value for k in StoreKind], help="todo table backend (default sqlite)")
     p.add_argument("--region", help="region name reported by /health (default ap-northeast-2)")
+    p.add_argument("--regions", type=int, choices=(1, 2), default=1,
+                   help="1: one region; 2: ap-northeast-2 + ap-northeast-1, replication, and an edge on the "
+                        "public port that fails over between them. Both have the control API (docs/control-api.md)")
+    p.add_argument("--no-control", action="store_true",
+                   help="the service alone, without the supervisor and the control plane (one region)")
     p.set_defaults(func=serve)
 
 
@@ -47,9 +52,10 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from service.server import ReadyInfo, ServiceServer
-
     settings = settings_from_args(args)
+    if not getattr(args, "no_control", False):
+        return serve_deployment(settings, getattr(args, "regions", 1))
+    from service.server import ReadyInfo, ServiceServer
 
     def announce(info: ReadyInfo) -> None:
         print(info.url, flush=True)
@@ -57,6 +63,22 @@ def serve(args: argparse.Namespace) -> int:
               f"{info.region}, data in {info.data_dir}; Ctrl-C to stop", file=sys.stderr, flush=True)
 
     ServiceServer(settings).run(on_ready=announce)
+    return 0
+
+
+def serve_deployment(settings: ServiceSettings, regions: int) -> int:
+    """The supervisor: region(s), replication and edge (2 regions), and the control API."""
+    from service.regions.layout import DeploymentReady
+    from service.regions.supervisor import Supervisor
+
+    def announce(ready: DeploymentReady) -> None:
+        print(ready.url, flush=True)
+        where = ", ".join(f"{name} {url}" for name, url in ready.regions.items())
+        print(f"hanbit-drill: todo service, {len(ready.regions)} region(s) ({where}), {ready.workers} worker(s) "
+              f"each; control API {ready.control_url} (token in {ready.data_dir}/admin.token); Ctrl-C to stop",
+              file=sys.stderr, flush=True)
+
+    Supervisor(settings, regions=regions).run(on_ready=announce)
     return 0
 
 

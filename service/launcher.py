@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from scenarios.errors import TargetError
+from service.regions.layout import DeploymentReady, Layout
 from service.server import ReadyInfo
 from service.settings import ENV_VAR, ServiceSettings
 from service.store import StoreKind
@@ -34,17 +35,19 @@ class ServiceProcess:
         workers: int = 2,
         store: StoreKind = StoreKind.SQLITE,
         region: str = "ap-northeast-2",
-        regions: int = 1,
+        regions: int | None = None,
         **settings: Any,
     ) -> None:
         """`settings`: any other ServiceSettings field (e.g. signin_lockout_s, token_ttl_s).
 
-        `regions` is accepted for the harness's BundledTarget; this instance serves one region
-        (the second region, replication and failover come with the control plane).
+        `regions`: None runs the service alone (one region, no control plane); 1 or 2 run it under
+        the supervisor with the control API (docs/control-api.md), 2 with replication and the edge.
+        `data_dir` then holds `ready.json` and `admin.token`, and `ready` describes the deployment.
         """
-        if not 1 <= regions <= 2:
-            raise ValueError("regions must be 1 or 2")
+        if regions is not None and regions not in (1, 2):
+            raise ValueError("regions must be 1 or 2 (or None: the service alone)")
         self.regions = regions
+        self.ready: DeploymentReady | None = None
         self.settings = ServiceSettings(
             data_dir=Path(data_dir).resolve(), port=port, workers=workers, store=store, region=region,
             **settings,
@@ -59,6 +62,8 @@ class ServiceProcess:
 
     @property
     def url(self) -> str:
+        if self.ready is not None:
+            return self.ready.url  # the public URL: the edge with two regions
         if self.info is None:
             raise TargetError("the service is not running")
         return self.info.url
@@ -72,12 +77,16 @@ class ServiceProcess:
             return self.url
         ready_file = self.settings.ready_file
         ready_file.unlink(missing_ok=True)
+        deployment = Layout(self.settings.data_dir)
+        deployment.ready_file.unlink(missing_ok=True)
         self.output_file.parent.mkdir(parents=True, exist_ok=True)
         self._output = open(self.output_file, "ab")  # noqa: SIM115 - closed in stop()
         env = {**os.environ, ENV_VAR: self.settings.to_env()}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH")) if p)
+        command = [sys.executable, "-m", "service", "serve"]
+        command += ["--no-control"] if self.regions is None else ["--regions", str(self.regions)]
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve"],
+            command,
             stdout=self._output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env=env, start_new_session=True,  # its own process group: stop() can reap the workers too
         )
@@ -87,10 +96,18 @@ class ServiceProcess:
             if code is not None:
                 self._close_output()
                 raise TargetError(f"the service exited with code {code} before it was ready:\n{self._tail()}")
-            info = ReadyInfo.read(ready_file)
-            if info is not None and info.pid == self._proc.pid:
-                self.info = info
-                return info.url
+            if self.regions is not None:
+                ready = DeploymentReady.read(deployment.root)
+                if ready is not None and ready.pid == self._proc.pid:
+                    self.ready = ready
+                    # The primary region's own ready file: its workers, its URL.
+                    self.info = ReadyInfo.read(deployment.region_dir(ready.primary) / "run" / "service.json")
+                    return ready.url
+            else:
+                info = ReadyInfo.read(ready_file)
+                if info is not None and info.pid == self._proc.pid:
+                    self.info = info
+                    return info.url
             time.sleep(0.05)
         self.stop()
         raise TargetError(f"the service was not ready within {timeout_s:.0f} s:\n{self._tail()}")
@@ -110,6 +127,7 @@ class ServiceProcess:
         self._kill_group(proc.pid)  # workers orphaned by a crashed supervisor
         self._close_output()
         self.info = None
+        self.ready = None
         return proc.returncode
 
     @staticmethod

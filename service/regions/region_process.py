@@ -19,13 +19,14 @@ from pathlib import Path
 
 import psutil
 
+from scenarios.errors import TargetError
 from service.control.state import RegionStatus
 
 READY_PATH = "/openapi.json"
 
 
-class RegionStartError(RuntimeError):
-    pass
+class RegionStartError(TargetError):
+    """A region's server did not come up (the message carries its last output)."""
 
 
 def answers(port: int, path: str = READY_PATH, timeout_s: float = 1.0) -> bool:

@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import uvicorn
+
+from scenarios.errors import InvalidInputError, TargetError
 
 from service.control.api import ControlApi
 from service.control.changelog import ChangeLog
@@ -38,8 +39,8 @@ from service.regions.region_process import RegionProcess, answers
 from service.regions.region_server import CONTROL_STATE_ENV
 from service.regions.replicator import Replicator
 from service.settings import ENV_VAR, HOST, ServiceSettings
+from service.store import StoreKind
 
-REGION_NAMES = (PRIMARY, SECONDARY)
 _ROOT = Path(__file__).resolve().parents[2]  # lets children import the packages without an install
 
 
@@ -52,26 +53,35 @@ def free_port() -> int:
 def listen(port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((HOST, port))
+    try:
+        sock.bind((HOST, port))
+    except OSError as exc:
+        sock.close()
+        raise TargetError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from exc
     sock.listen(4096)
     return sock
 
 
 class Supervisor:
-    def __init__(self, data_dir: Path, *, port: int = 8080, workers: int = 2, regions: int = 1,
-                 health_interval_s: float = 1.0, failure_threshold: int = 3, replication_interval_s: float = 0.1,
-                 region_settings: dict[str, Any] | None = None) -> None:
-        """`region_settings`: other ServiceSettings fields every region gets (e.g. password_cost_log2)."""
+    def __init__(self, settings: ServiceSettings, *, regions: int = 1, health_interval_s: float = 1.0,
+                 failure_threshold: int = 3, replication_interval_s: float = 0.1) -> None:
+        """`settings`: the deployment's data dir, public port and workers per region; every other
+        field is each region's setting too. One region is named `settings.region`; with two, the
+        primary is `settings.region` and the other of ap-northeast-2 / ap-northeast-1 is the secondary."""
         if regions not in (1, 2):
             raise ValueError("regions must be 1 or 2")
-        self.layout = Layout(Path(data_dir).resolve())
-        self.port = port
-        self.workers = workers
-        self.region_names = list(REGION_NAMES[:regions])
+        if settings.store is not StoreKind.SQLITE:
+            raise InvalidInputError("the control plane's table operations need the sqlite store "
+                                    "(serve --no-control runs the service alone on DynamoDB)")
+        self.layout = Layout(Path(settings.data_dir).resolve())
+        self.port = settings.port
+        self.workers = settings.workers
+        secondary = SECONDARY if settings.region != SECONDARY else PRIMARY
+        self.region_names = [settings.region, secondary][:regions]
         self.health_interval_s = health_interval_s
         self.failure_threshold = failure_threshold
         self.replication_interval_s = replication_interval_s
-        self.region_settings = region_settings or {}
+        self.region_settings = settings.model_dump(exclude={"data_dir", "port", "workers", "region"})
         self.processes: dict[str, RegionProcess] = {}
         self.replicator: Replicator | None = None
         self.edge: subprocess.Popen[bytes] | None = None
@@ -247,27 +257,3 @@ class _NoCapture:
 def _no_signal_capture() -> _NoCapture:
     return _NoCapture()
 
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m service.regions.supervisor`: what `hanbit-drill serve` runs. Region settings not given
-    as flags come from the environment (`service.settings.ENV_VAR`), as ServiceProcess passes them."""
-    import argparse
-    import json
-
-    parser = argparse.ArgumentParser(prog="python -m service.regions.supervisor")
-    parser.add_argument("--data-dir", type=Path)
-    parser.add_argument("--port", type=int)
-    parser.add_argument("--workers", type=int)
-    parser.add_argument("--regions", type=int, default=1, choices=(1, 2))
-    args = parser.parse_args(argv)
-    base = ServiceSettings.from_env()
-    supervisor = Supervisor(args.data_dir or base.data_dir, port=base.port if args.port is None else args.port,
-                            workers=args.workers or base.workers, regions=args.regions,
-                            region_settings=base.model_dump(exclude={"data_dir", "port", "workers", "region"}))
-    supervisor.run(on_ready=lambda ready: print(json.dumps({"url": ready.url, "control_url": ready.control_url}),
-                                                flush=True))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

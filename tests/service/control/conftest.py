@@ -80,7 +80,7 @@ def stop_deployment(deployment: Deployment) -> None:
     deployment.process.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one deployment for this directory; each test undoes its changes
 def deployment(tmp_path_factory) -> Iterator[Deployment]:
     d = start_deployment(tmp_path_factory.mktemp("deployment"))
     d.ok("PUT", "/control/edge", {"interval_s": 0.2, "failure_threshold": 2})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ PRIMARY, SECONDARY = "ap-northeast-2", "ap-northeast-1"
 # The deployment helpers live beside the control tests; one copy serves both directories.
 _spec = importlib.util.spec_from_file_location("control_conftest", Path(__file__).parents[1] / "control" / "conftest.py")
 _helpers = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = _helpers  # dataclasses look their module up there
 _spec.loader.exec_module(_helpers)
 
 
