@@ -67,8 +67,8 @@ def run_drills(
         if isinstance(engine.error, Exception) and not isinstance(engine.error, HarnessError):
             raise engine.error  # a harness bug: faults are reverted; the CLI shows it under --debug
         results.append(DrillResult(journal, outcome, code, run_dir))
-        if engine.error is not None and interrupted(journal):
-            break
+        if interrupted(journal):
+            break  # Ctrl-C / SIGTERM ends the suite, not just this drill
     write_suite_reports([r.journal for r in results], suite_dir)
     return results
 
