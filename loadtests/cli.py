@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import tempfile
 import time
@@ -17,7 +18,7 @@ from rich.table import Table
 
 from loadtests.plan import LoadModel, LoadPlan, ShapeKind
 from loadtests.records import SecondSample
-from loadtests.runner import LoadRunner, locust_command
+from loadtests.runner import LOCUST_ENV, LoadRunner, locust_command
 from loadtests.summary import LoadSummary
 from scenarios.durations import parse_duration
 from scenarios.errors import InvalidInputError, TargetError
@@ -192,7 +193,8 @@ def run_worker(args: argparse.Namespace) -> int:
     if args.processes < 1:
         raise InvalidInputError("--processes must be at least 1")
     cmd = locust_command("--worker", "--master-host", args.master, "--master-port", str(args.master_port))
-    procs = [subprocess.Popen(cmd, stdin=subprocess.DEVNULL) for _ in range(args.processes)]
+    env = {**os.environ, **LOCUST_ENV}
+    procs = [subprocess.Popen(cmd, stdin=subprocess.DEVNULL, env=env) for _ in range(args.processes)]
     try:
         codes = [p.wait() for p in procs]
     except KeyboardInterrupt:
