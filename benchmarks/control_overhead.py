@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from service_bench import mix_script, run_wrk, seed  # noqa: E402
+from service_bench import mix_script, run_wrk, seed
 
-from service.launcher import ServiceProcess  # noqa: E402
+from service.launcher import ServiceProcess
 
 
 def server_pids(process: ServiceProcess) -> list[int]:

@@ -128,7 +128,7 @@ class ControlApi:
                 return await candidate.handler(self.context, request)
             except ControlError as exc:
                 return exc.status, exc.body()
-            except Exception as exc:  # a bug or an I/O failure: an answer, and the traceback in the log
+            except Exception as exc:  # noqa: BLE001 - a bug or an I/O failure: an answer, and the traceback in the log
                 _log.exception("control API %s %s failed", method, path)
                 return 500, {"error": {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"}}
         if allowed:

@@ -100,7 +100,7 @@ class ControlledFunction:
         if handler is None:
             try:
                 handler = self.codes[version.code].load(config)  # the version's cold start
-            except Exception as exc:  # an init error fails every invocation, as on Lambda
+            except Exception as exc:  # noqa: BLE001 - an init error fails every invocation, as on Lambda
                 handler = _init_failed(exc)
             self._handlers[key] = handler
         return _Live(config, handler)
@@ -146,15 +146,17 @@ class ControlledFunction:
             except FailureInjectionException as exc:
                 detail = ErrorDetail.from_exception(exc)
                 return Invocation(function_error(detail), context, detail)
-        if faults.latency is not None and _hit(faults.latency.percentage):
-            if not await _sleep_until(time.monotonic() + faults.latency.latency_ms / 1000, deadline):
-                response, detail = _timed_out(live.config)
-                return Invocation(response, context, detail)
+        latency = faults.latency
+        if latency is not None and _hit(latency.percentage) and not await _sleep_until(
+                time.monotonic() + latency.latency_ms / 1000, deadline):
+            response, detail = _timed_out(live.config)
+            return Invocation(response, context, detail)
         invocation = await self._run(live, event, context, started)
-        if faults.timeout is not None and _hit(faults.timeout.percentage):
-            if not await _sleep_until(time.monotonic() + faults.timeout.duration_ms / 1000, deadline):
-                response, detail = _timed_out(live.config)
-                return Invocation(response, context, detail)
+        slow = faults.timeout
+        if slow is not None and _hit(slow.percentage) and not await _sleep_until(
+                time.monotonic() + slow.duration_ms / 1000, deadline):
+            response, detail = _timed_out(live.config)
+            return Invocation(response, context, detail)
         return invocation
 
     async def _run(self, live: _Live, event: Event, context: LambdaContext, started: float) -> Invocation:
@@ -165,10 +167,10 @@ class ControlledFunction:
                 remaining = live.config.timeout_s - (time.monotonic() - started)
                 future = asyncio.get_running_loop().run_in_executor(self._executor, live.handler, event, context)
                 response = await asyncio.wait_for(future, max(remaining, 0.0))
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             response, detail = _timed_out(live.config)
             return Invocation(response, context, detail)
-        except Exception as exc:  # an unhandled exception is the function failing, not the runtime
+        except Exception as exc:  # noqa: BLE001 - an unhandled exception is the function failing, not the runtime
             detail = ErrorDetail.from_exception(exc)
             return Invocation(function_error(detail), context, detail)
         if time.monotonic() - started > live.config.timeout_s:

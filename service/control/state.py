@@ -187,7 +187,7 @@ class ControlState(_Model):
         else the first healthy secondary; with none healthy, the primary (as Route 53 does)."""
         if self.edge.healthy.get(self.primary, False):
             return self.primary
-        for name, region in self.regions.items():
+        for name in self.regions:
             if name != self.primary and self.edge.healthy.get(name, False):
                 return name
         return self.primary

@@ -66,7 +66,7 @@ class StateWatcher:
         for listener in self._listeners:
             try:
                 listener(state)
-            except Exception:  # one bad consumer must not stop the others from following
+            except Exception:  # noqa: BLE001 - one bad consumer must not stop the others from following
                 _log.exception("control state listener failed")
         return True
 

@@ -102,7 +102,7 @@ class HealthChecker:
                 error = await probe(port, self.path, min(self.timeout_s, max(state.edge.interval_s, 0.5)))
                 try:
                     await self._record(region, error, state.edge.failure_threshold)
-                except Exception:
+                except Exception:  # noqa: BLE001 - keep checking; the traceback is in the log
                     _log.exception("recording the health of %s failed", region)
             await asyncio.sleep(max(0.0, state.edge.interval_s - (time.monotonic() - started)))
 

@@ -123,7 +123,7 @@ class Replicator:
         while not self._stop.is_set():
             try:
                 busy = self.cycle()
-            except Exception:  # e.g. a database locked for longer than the busy timeout: try again
+            except Exception:  # noqa: BLE001 - e.g. a database locked for longer than the busy timeout: try again
                 _log.exception("replication cycle failed")
                 busy = False
             if not busy:

@@ -24,7 +24,6 @@ from pathlib import Path
 import uvicorn
 
 from scenarios.errors import InvalidInputError, TargetError
-
 from service.control.api import ControlApi
 from service.control.changelog import ChangeLog
 from service.control.context import ControlContext, RegionFiles

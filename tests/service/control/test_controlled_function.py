@@ -32,7 +32,7 @@ def _event(i: int = 0) -> dict:
 def setup(tmp_path):
     store = StateStore.create(tmp_path / "state.json", initial_state([PRIMARY]))
     watcher = StateWatcher(tmp_path / "state.json")
-    opener = lambda table: SqliteTodoStore(tmp_path / "todos.db", table)  # noqa: E731
+    opener = lambda table: SqliteTodoStore(tmp_path / "todos.db", table)
     codes = {CodeRelease.CURRENT: TodoApiCode(opener), CodeRelease.BROKEN: BrokenReleaseCode(opener)}
     function = ControlledFunction(codes, FunctionConfig(region=PRIMARY), watcher, region=PRIMARY,
                                   slots_path=tmp_path / "slots")
@@ -117,8 +117,9 @@ def test_reserved_concurrency_limits_executions_in_flight(setup):
 
 def test_slots_are_shared_between_processes(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from service.control.concurrency import ConcurrencySlots;"
-         f"s = ConcurrencySlots({str(tmp_path / 's')!r}); print(s.acquire(2), flush=True); time.sleep(30)"],
+        [sys.executable, "-c", ("import time; from service.control.concurrency import ConcurrencySlots;"
+                                f"s = ConcurrencySlots({str(tmp_path / 's')!r}); print(s.acquire(2), flush=True);"
+                                " time.sleep(30)")],
         stdout=subprocess.PIPE, text=True)
     try:
         held = int(holder.stdout.readline())

@@ -122,7 +122,7 @@ def test_edge_routes_to_the_primary_and_fails_over_when_it_refuses(world):
 
 
 def test_blackholed_primary_makes_clients_time_out_until_failover(world):
-    store, regions, url, checker, _ = world
+    store, regions, url, _checker, _ = world
     _wait_for(lambda: store.read().edge.serving == PRIMARY)
     _outage(store, regions, PRIMARY, RegionStatus.BLACKHOLE)
     assert all(p.status() == "stopped" for p in regions[PRIMARY].processes())
@@ -135,7 +135,7 @@ def test_blackholed_primary_makes_clients_time_out_until_failover(world):
 
 
 def test_manual_switch_overrides_health(world):
-    store, regions, url, checker, _ = world
+    store, _regions, url, _checker, _ = world
     _wait_for(lambda: store.read().edge.serving == PRIMARY)
 
     def switch(state, active):

@@ -89,7 +89,7 @@ def test_a_down_region_is_not_touched_and_its_unshipped_writes_are_counted(pair)
 
 
 def test_only_tables_present_in_both_regions_replicate(pair):
-    stores, replicator, _, _, paths = pair
+    _stores, replicator, _, _, paths = pair
     TableCatalog(paths[A]).create("todos-restored")
     regional = SqliteTodoStore(paths[A], "todos-restored", create=False)
     regional.create("u", _item("r1", "regional"))
@@ -100,7 +100,7 @@ def test_only_tables_present_in_both_regions_replicate(pair):
 
 
 def test_progress_survives_a_restart(pair):
-    stores, replicator, down, paused, paths = pair
+    stores, replicator, _down, _paused, paths = pair
     stores[A].create("u", _item("k1", "one"))
     replicator.sync()
     replicator.stop()
