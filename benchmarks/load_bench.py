@@ -25,6 +25,7 @@ from pathlib import Path
 import psutil
 
 from loadtests.plan import LoadPlan
+from loadtests.records import decode_histogram, new_histogram
 from loadtests.runner import LoadRunner
 from loadtests.summary import LoadSummary
 from service.launcher import ServiceProcess
@@ -39,6 +40,8 @@ CASES = {
 @dataclass
 class Measured:
     summary: LoadSummary
+    healthy_p90_ms: float  # p90 of the seconds in which the generator did not flag itself saturated
+    healthy_seconds: int
     gen_rss_mb: float
     gen_cpu_cores: float
     svc_cpu_cores: float
@@ -97,8 +100,12 @@ def run_case(name: str, url: str, svc_pid: int, duration: float, workers: int, r
         runner.start()
         sampler.start()
         svc_cpu0, t0 = _cpu(svc), time.monotonic()
-        for _ in runner.samples():
-            pass
+        healthy = new_histogram()
+        healthy_seconds = 0
+        for sample in runner.samples():
+            if not sample.generator.saturated and sample.histogram:
+                healthy.add(decode_histogram(sample.histogram))
+                healthy_seconds += 1
         wall = time.monotonic() - t0
         svc_cpu = _cpu(svc) - svc_cpu0
         sampler.halt.set()
@@ -107,7 +114,10 @@ def run_case(name: str, url: str, svc_pid: int, duration: float, workers: int, r
     finally:
         runner.stop()
     gen_cpu = sum(sampler.cpu.values())  # cumulative CPU of every generator process, incl. start-up
-    return Measured(summary, sampler.peak_rss / 2**20, gen_cpu / wall, svc_cpu / wall, wall)
+    healthy_p90 = healthy.get_value_at_percentile(90) / 1000 if healthy_seconds else float("nan")
+    return Measured(
+        summary, healthy_p90, healthy_seconds, sampler.peak_rss / 2**20, gen_cpu / wall, svc_cpu / wall, wall
+    )
 
 
 def report(name: str, m: Measured) -> None:
@@ -116,13 +126,14 @@ def report(name: str, m: Measured) -> None:
     print(
         f"{name:11s} target {s.target_rps or 0:7.1f} RPS  achieved {s.achieved_rps:7.1f} ({dev:+.2f} %)  "
         f"p50 {s.p50_ms:7.1f}  p90 {s.p90_ms:7.1f}  p95 {s.p95_ms:7.1f}  p99 {s.p99_ms:7.1f}  max {s.max_ms:7.1f} ms  "
-        f"errors {s.error_rate * 100:.2f} %  users {s.users or '-'}",
+        f"errors {s.error_rate * 100:.2f} %  ok {s.ok_rps:.1f} RPS  users {s.users or '-'}",
         flush=True,
     )
     print(
         f"{'':11s} generator: CPU {m.gen_cpu_cores:.2f} cores (avg over run, incl. start-up), peak RSS "
         f"{m.gen_rss_mb:.0f} MB, max loop lag {s.generator_max_loop_lag_ms:.0f} ms, saturated "
-        f"{s.saturated_seconds}/{s.seconds} s; service CPU {m.svc_cpu_cores:.2f} cores",
+        f"{s.saturated_seconds}/{s.seconds} s (p90 of the other {m.healthy_seconds} s: {m.healthy_p90_ms:.1f} ms); "
+        f"service CPU {m.svc_cpu_cores:.2f} cores",
         flush=True,
     )
 
@@ -157,8 +168,10 @@ def main() -> None:
               f"  errors < 1 %: {s.error_rate * 100:.2f} % -> {_ok(s.error_rate < 0.01)}")
         print(f"  generator RSS < 600 MB: {m.gen_rss_mb:.0f} MB -> {_ok(m.gen_rss_mb < 600)}")
         if "closed-100" in results:
-            gap = s.p90_ms - results["closed-100"].summary.p90_ms
-            print(f"  p90(10k) - p90(100) < 20 ms: {gap:+.1f} ms -> {_ok(gap < 20)}")
+            other = results["closed-100"]
+            gap = s.p90_ms - other.summary.p90_ms
+            print(f"  p90(10k) - p90(100) < 20 ms: {gap:+.1f} ms -> {_ok(gap < 20)}"
+                  f"  (seconds without generator saturation only: {m.healthy_p90_ms - other.healthy_p90_ms:+.1f} ms)")
     if "open-2000" in results:
         s = results["open-2000"].summary
         dev = abs(s.achieved_rps / (s.target_rps or 1) - 1) * 100

@@ -11,7 +11,8 @@ SATURATED_SHARE = 0.05
 
 
 class LoadSummary(BaseModel):
-    achieved_rps: float = Field(description="requests / seconds of the run")
+    achieved_rps: float = Field(description="requests / seconds of the run (failed ones included)")
+    ok_rps: float = Field(description="requests that succeeded / seconds of the run")
     target_rps: float | None = Field(description="planned mean rate (closed model: users / think time)")
     users: int | None = Field(description="closed model: peak simulated users measured (open model: None)")
     p50_ms: float
@@ -72,6 +73,7 @@ class SummaryBuilder:
         secs = max(self.seconds, 1)
         return LoadSummary(
             achieved_rps=self.requests / secs,
+            ok_rps=(self.requests - failed) / secs,
             target_rps=self._target_rps,
             users=None if self._users is None else (self.peak_users or self._users),
             p50_ms=pct.get(50.0, 0) / 1000.0,

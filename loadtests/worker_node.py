@@ -72,7 +72,8 @@ class WorkerNode:
         self.journey = TodoJourney(
             self.pool, self.collector, self.ledger, self.plan.weights, self.plan.request_timeout_s, f"{self.tag}-"
         )
-        self.auths = [AccountAuth(a.username, a.password, a.token) for a in session.accounts]
+        # One actor per pool account: its token and the todos this worker knows it holds.
+        self.actors = [Actor(AccountAuth(a.username, a.password, a.token)) for a in session.accounts]
         self._next_user = count()
         self.monitor = GeneratorMonitor(self._note_health)
         self.scheduling_done = self.plan.model is LoadModel.CLOSED
@@ -83,8 +84,9 @@ class WorkerNode:
         # A full (generation 2) collection walks every long-lived object: with 10,000 sleeping users
         # (their greenlets, timers, waiters) that is a 100-300 ms pause of the event loop, billed
         # to the target as latency. Young generations are still collected as usual; long-lived
-        # objects are frozen out of the collector's sight every so often (see `_report_loop`), and
-        # a full collection runs only at the end of the run.
+        # objects are frozen out of the collector's sight every so often (see `_report_loop`). What
+        # cyclic garbage survives into generation 2 is left for the process exit: there is little,
+        # as the hot path creates no reference cycles.
         gen0, gen1, _ = gc.get_threshold()
         gc.set_threshold(gen0, gen1, _NEVER)
         self.monitor.start()
@@ -104,18 +106,23 @@ class WorkerNode:
     # -- actors ---------------------------------------------------------------------------------
 
     def new_actor(self) -> Actor:
-        """Closed model: a simulated user on the next pool account (round robin across workers)."""
-        auth = self.auths[(next(self._next_user) * self.workers + self.index) % len(self.auths)]
+        """Closed model: a simulated user on the next pool account (round robin across workers).
+
+        Users of one account share what it knows (its todos): otherwise 10,000 users, each starting
+        with no todo to read or change, would only create for minutes and skew the journey mix.
+        """
+        actor = self.actors[(next(self._next_user) * self.workers + self.index) % len(self.actors)]
         if self.plan.signin_storm:
-            auth = AccountAuth(auth.username, auth.password)  # signs in for itself on its first step
-        return Actor(auth)
+            # Signs in for itself on its first step.
+            return Actor(AccountAuth(actor.auth.username, actor.auth.password), actor.book)
+        return actor
 
     # -- open model -----------------------------------------------------------------------------
 
     def drive_arrivals(self) -> None:
         """Open model: send this worker's share of the planned arrivals, each at its own instant."""
         shape = LoadShape.of(self.plan)
-        actors = [Actor(auth) for auth in self.auths]
+        actors = self.actors
         picks = count(self.index)
         for offset in shape.arrivals(share=1.0 / self.workers, phase=self.index / self.workers):
             intended = self.start + offset
