@@ -29,6 +29,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--regions", type=int, choices=(1, 2), default=1,
                    help="1: one region; 2: ap-northeast-2 + ap-northeast-1, replication, and an edge on the "
                         "public port that fails over between them. Both have the control API (docs/control-api.md)")
+    p.add_argument("--health-interval", type=float, default=1.0, metavar="S",
+                   help="edge health checks of each region every S seconds (default 1)")
+    p.add_argument("--failure-threshold", type=int, default=3, metavar="N",
+                   help="consecutive failed (passed) checks before a region is unhealthy (healthy) again; default 3")
     p.add_argument("--no-control", action="store_true",
                    help="the service alone, without the supervisor and the control plane (one region)")
     p.set_defaults(func=serve)
@@ -54,7 +58,8 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
 def serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if not getattr(args, "no_control", False):
-        return serve_deployment(settings, getattr(args, "regions", 1))
+        return serve_deployment(settings, getattr(args, "regions", 1), getattr(args, "health_interval", 1.0),
+                                getattr(args, "failure_threshold", 3))
     from service.server import ReadyInfo, ServiceServer
 
     def announce(info: ReadyInfo) -> None:
@@ -66,8 +71,11 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def serve_deployment(settings: ServiceSettings, regions: int) -> int:
+def serve_deployment(settings: ServiceSettings, regions: int, health_interval_s: float = 1.0,
+                     failure_threshold: int = 3) -> int:
     """The supervisor: region(s), replication and edge (2 regions), and the control API."""
+    if not (0 < health_interval_s <= 300) or not (1 <= failure_threshold <= 10):
+        raise InvalidInputError("serve: --health-interval must be within (0, 300] s and --failure-threshold 1..10")
     from service.regions.layout import DeploymentReady
     from service.regions.supervisor import Supervisor
 
@@ -78,7 +86,8 @@ def serve_deployment(settings: ServiceSettings, regions: int) -> int:
               f"each; control API {ready.control_url} (token in {ready.data_dir}/admin.token); Ctrl-C to stop",
               file=sys.stderr, flush=True)
 
-    Supervisor(settings, regions=regions).run(on_ready=announce)
+    Supervisor(settings, regions=regions, health_interval_s=health_interval_s,
+               failure_threshold=failure_threshold).run(on_ready=announce)
     return 0
 
 

@@ -40,6 +40,13 @@ def answers(port: int, path: str = READY_PATH, timeout_s: float = 1.0) -> bool:
         conn.close()
 
 
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 class RegionProcess:
     def __init__(self, name: str, command: list[str], *, port: int, env: Mapping[str, str] | None = None,
                  log_file: Path, start_timeout_s: float = 60.0) -> None:
@@ -97,9 +104,13 @@ class RegionProcess:
 
     def kill(self) -> None:
         procs = self._signal(signal.SIGKILL)
-        psutil.wait_procs(procs, timeout=5)
         if self._popen is not None:
             self._popen.wait(timeout=5)
+        # A killed process has closed its sockets even before it is reaped: once every one is dead
+        # or a zombie (the workers are orphans now, reaped by init), the port refuses connections.
+        deadline = time.monotonic() + 5
+        while any(_alive(p) for p in procs) and time.monotonic() < deadline:
+            time.sleep(0.005)
         self.status = RegionStatus.REFUSE
 
     def freeze(self) -> None:

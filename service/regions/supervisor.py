@@ -110,6 +110,8 @@ class Supervisor:
             region.status = RegionStatus.UP
             region.port = ports[name]
         state.edge.healthy = {name: True for name in state.regions}
+        state.edge.interval_s = self.health_interval_s
+        state.edge.failure_threshold = self.failure_threshold
         state.edge.serving = state.edge.active or state.primary
         return state
 
