@@ -7,6 +7,8 @@ import os
 import secrets
 from pathlib import Path
 
+from scenarios.errors import TargetError
+
 TOKEN_FILE = "admin.token"
 
 
@@ -35,7 +37,7 @@ class AdminToken:
             finally:
                 tmp.unlink()
         if path.stat().st_mode & 0o077:
-            raise PermissionError(f"{path} is readable by others; it must be mode 0600")
+            raise TargetError(f"{path} is readable by others; it must be mode 0600 (chmod 600, or delete it)")
         return cls(path.read_text().strip())
 
     def accepts(self, authorization: str | None) -> bool:

@@ -139,3 +139,12 @@ def test_edge_switch_and_automatic(api):
     assert api("GET", "/control/state").json()["auth"]["not_before"] == 5.0
     assert api("GET", "/control/nothing").status_code == 404
     assert api("DELETE", "/control/state").status_code == 405
+
+
+def test_a_token_file_others_can_read_is_refused(tmp_path):
+    from scenarios.errors import TargetError
+
+    (tmp_path / "admin.token").write_text("x" * 40)
+    os.chmod(tmp_path / "admin.token", 0o644)
+    with pytest.raises(TargetError, match="0600"):
+        AdminToken.load_or_create(tmp_path)
