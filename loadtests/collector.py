@@ -87,7 +87,7 @@ class SecondCollector:
 
     def close_ready(self, until: int | None = None) -> list[SecondPartial]:
         """Seconds that can no longer change, oldest first. `until`: the run is over, close every second
-        before it, whatever is still pending."""
+        before it, whatever is still pending (once its health is measured)."""
         now = self._clock()
         horizon = now if self.watermark is None else min(now, self.watermark)
         closed: list[SecondPartial] = []
@@ -99,7 +99,7 @@ class SecondCollector:
             over = t + 1 <= horizon and pending == 0 and measured
             forced = now >= t + 1 + self._max_hold_s
             if until is not None:
-                if t >= until:
+                if t >= until or not (measured or forced):
                     break
             elif not (over or forced):
                 break

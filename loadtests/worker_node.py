@@ -174,6 +174,7 @@ class WorkerNode:
     def report_once(self) -> None:
         over = self.scheduling_done and time.time() >= self.end and self.collector.in_flight == 0
         parts = self.collector.close_ready(until=self.end_t if over else None)
+        over = over and self.collector.next_t >= self.end_t  # the last seconds may await their health
         data: dict[str, Any] = {"parts": [p.to_message() for p in parts]}
         if isinstance(self.ledger, ForwardLedger):
             data["ledger"] = self.ledger.drain()

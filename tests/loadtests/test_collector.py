@@ -73,9 +73,12 @@ def test_final_close_takes_every_second_up_to_the_end() -> None:
     cancelled = c.expect(2.5)
     c.cancel(cancelled)
     clock.now = 3.2
+    assert [p.t for p in c.close_ready(until=4)] == [0, 1]  # 2 and 3 await their health
+    for t in (2, 3):
+        c.note_health(t, GeneratorHealth(), users=0)
     parts = c.close_ready(until=4)
-    assert [p.t for p in parts] == [0, 1, 2, 3]
-    assert parts[0].todos_created == 1 and c.in_flight == 0
+    assert [p.t for p in parts] == [2, 3]
+    assert c.in_flight == 0
 
 
 def test_merger_waits_for_every_worker_then_gives_up_after_grace() -> None:

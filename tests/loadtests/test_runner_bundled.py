@@ -113,8 +113,8 @@ def test_closed_model_with_a_remote_worker(bundled_service: str, tmp_path: Path)
     assert remote.returncode == 0  # the master told it to quit
 
     assert len(samples) == 4
-    assert all(s.users == 30 and s.target_rps == 60 for s in samples)  # 15 + 15, merged
-    assert all(s.failures == {} for s in samples)
+    assert [(s.users, s.target_rps) for s in samples] == [(30, 60)] * 4  # 15 + 15, merged
+    assert [s.failures for s in samples] == [{}] * 4
     # Each user sends every 0.5 s on its own random phase: 240 requests, give or take the users
     # whose phase falls just outside the 4 s (never a second request in flight, so never more).
     assert 200 <= sum(s.requests for s in samples) <= 240
