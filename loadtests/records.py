@@ -43,6 +43,16 @@ class FailureKind(StrEnum):
         return f"http_{status}"
 
 
+# A 404 for an item the client itself wrote is an answer about data, not a failure to serve: after a
+# restore to an earlier point the item is simply gone. The write-ledger integrity check judges that loss
+# (lost writes, RPO); the SLO's error rate counts every other failure, 5xx, 429, 401, timeouts and resets.
+DATA_ANSWERS = frozenset({"http_404"})
+
+
+def counts_as_error(kind: str) -> bool:
+    return kind not in DATA_ANSWERS
+
+
 class GeneratorHealth(BaseModel):
     """How busy the load generator itself was during one second."""
 
@@ -76,7 +86,8 @@ class SecondSample(BaseModel):
 
     @property
     def failed(self) -> int:
-        return sum(self.failures.values())
+        """Failures that count against the SLO's error rate (see `counts_as_error`)."""
+        return sum(n for kind, n in self.failures.items() if counts_as_error(kind))
 
     @property
     def error_rate(self) -> float:
