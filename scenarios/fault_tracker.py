@@ -59,7 +59,8 @@ class FaultTracker:
             raise ProviderError(f"inject {call.name} failed: {exc}") from exc
         record.injected_at = self.clock()
         if self.journal.fault_at is None:
-            self.journal.fault_at = record.injected_at
+            # The fault starts acting while the call is still in progress: time the drill from its start.
+            self.journal.fault_at = record.intended_at
         self.save()
         return record
 

@@ -70,7 +70,7 @@ def test_fault_is_journaled_on_disk_before_injection(tmp_path: Path) -> None:
     after = Journal.load(tmp_path / "journal.json")
     assert after.faults[0].injected_at is not None
     assert after.faults[0].undo == {"previous": "1"}
-    assert after.fault_at == after.faults[0].injected_at
+    assert after.fault_at == after.faults[0].intended_at
 
 
 def test_revert_all_undoes_and_records(tmp_path: Path) -> None:
