@@ -130,7 +130,7 @@ def run_load(args: argparse.Namespace) -> int:
         runner.start()
         start = runner.start_epoch or time.time()
         for sample in runner.samples():
-            console.print(_progress_line(sample, start), highlight=False)
+            console.print(_progress_line(sample, start), highlight=False, soft_wrap=True)
         summary = runner.wait(30)
         Console().print(_summary_table(summary))
         if args.json is not None:
