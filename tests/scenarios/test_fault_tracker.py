@@ -113,7 +113,7 @@ def test_remediation_gets_fault_time_and_undo(tmp_path: Path) -> None:
     record = tracker.inject("f1", ActionCall(name="lambda.invocation-error"))
     tracker.remediate(ActionCall(name="lambda.rollback"))
     name, context = provider.remediations[-1]
-    assert context.fault_at == record.injected_at
+    assert context.fault_at == record.intended_at
     assert context.undo_by_action["lambda.invocation-error"] == {"previous": "1"}
     assert tracker.journal.remediated_at is not None
 
