@@ -31,9 +31,9 @@ from loadtests.summary import LoadSummary
 from service.launcher import ServiceProcess
 
 CASES = {
-    "closed-10k": dict(model="closed", users=10_000, think_time_s=10.0),
-    "closed-100": dict(model="closed", users=100, think_time_s=0.1),
-    "open-2000": dict(model="open", rps=2_000.0),
+    "closed-10k": {"model": "closed", "users": 10_000, "think_time_s": 10.0},
+    "closed-100": {"model": "closed", "users": 100, "think_time_s": 0.1},
+    "open-2000": {"model": "open", "rps": 2_000.0},
 }
 
 

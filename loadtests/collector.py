@@ -47,9 +47,8 @@ class SecondCollector:
     def expect(self, intended: float) -> int:
         """Register a request intended at `intended`; returns its second for `record`/`cancel`."""
         t = math.floor(intended)
-        if t < self._next_t:
-            # Only a generator far behind its schedule gets here; file it in the oldest open second.
-            t = self._next_t
+        # Only a generator far behind its schedule files into a closed second: use the oldest open one.
+        t = max(t, self._next_t)
         self._pending[t] = self._pending.get(t, 0) + 1
         self.in_flight += 1
         return t

@@ -36,7 +36,7 @@ class HttpResult:
 class _Response:
     """httptools callbacks for one response."""
 
-    __slots__ = ("parts", "complete", "close", "parser")
+    __slots__ = ("close", "complete", "parser", "parts")
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []

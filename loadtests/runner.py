@@ -14,8 +14,12 @@ stream file in the run directory. Typical use:
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import math
 import os
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import TracebackType
+from typing import IO, Self
 
 from loadtests.accounts import AccountPool
 from loadtests.ledger import read_ledger
@@ -40,6 +44,7 @@ _POLL_S = 0.05
 _START_TIMEOUT_S = 60.0
 _STOP_GRACE_S = 3.0
 _SELF_QUIT_S = 10.0
+_OVERDUE_S = 30.0  # after the last request's deadline, a master that has not ended the stream is stuck
 _END = object()
 
 
@@ -58,6 +63,15 @@ def locust_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *args]
 
 
+def _die_with_parent() -> None:
+    """Locust processes get SIGTERM when the harness dies (even by kill -9): load never outlives a drill."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
 class LoadRunner:
     def __init__(
         self,
@@ -72,6 +86,8 @@ class LoadRunner:
     ) -> None:
         if not target_url.startswith("http://"):
             raise InvalidInputError(f"target must be an http:// URL, not {target_url!r}")
+        if remote_workers < 0:
+            raise InvalidInputError("remote_workers must not be negative")
         self.target_url = target_url.rstrip("/")
         self.plan = plan
         self.run_dir = Path(run_dir)
@@ -80,7 +96,7 @@ class LoadRunner:
         self._master_bind = master_bind
         self._master_port = master_port
         self._procs: list[subprocess.Popen[bytes]] = []
-        self._logs: list[object] = []
+        self._logs: list[IO[bytes]] = []
         self._queue: queue.Queue[object] = queue.Queue()
         self._reader: threading.Thread | None = None
         self._halt = threading.Event()
@@ -109,9 +125,7 @@ class LoadRunner:
         pool = AccountPool(self.target_url, self.run_dir, self.plan.accounts, self.plan.request_timeout_s * 6)
         signed = pool.prepare(sign_in=not self.plan.signin_storm)
         self._accounts = [Account(username=a.username, password=a.password) for a in signed]
-        session = LoadSession(
-            run_id=pool.run_id, target_url=self.target_url, plan=self.plan, accounts=signed
-        )
+        session = LoadSession(run_id=pool.run_id, target_url=self.target_url, plan=self.plan, accounts=signed)
         session_file = session.write(self.run_dir)
         port = self._master_port or free_port(self._master_bind)
         workers = self.plan.workers + self._remote_workers
@@ -157,6 +171,7 @@ class LoadRunner:
             stderr=subprocess.STDOUT,
             env=env,
             cwd=self.run_dir,
+            preexec_fn=_die_with_parent,
         )
         self._procs.append(proc)
         self._logs.append(log)
@@ -178,7 +193,7 @@ class LoadRunner:
         if self._reader is not None and self._reader is not threading.current_thread():
             self._reader.join(2)
         for log in self._logs:
-            log.close()  # type: ignore[attr-defined]
+            log.close()
         self._logs.clear()
 
     def wait(self, timeout: float | None = None) -> LoadSummary:
@@ -197,10 +212,10 @@ class LoadRunner:
         self.stop()
         return self.summary()
 
-    def __enter__(self) -> LoadRunner:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # -- results --------------------------------------------------------------------------------
@@ -240,11 +255,14 @@ class LoadRunner:
     def _read_stream(self) -> None:
         reader = StreamReader(self.run_dir / STREAM_FILE)
         master = self._procs[0]
+        overdue_at = math.inf  # known once the master says when the run ends
         while True:
             events = reader.poll()
             for event in events:
                 if event.kind is EventKind.START:
                     self.start_epoch = event.start_epoch
+                    if event.end_epoch is not None:
+                        overdue_at = event.end_epoch + self.plan.request_timeout_s + _OVERDUE_S
                     self._started.set()
                 elif event.kind is EventKind.SECOND and event.sample is not None:
                     with self._lock:
@@ -261,6 +279,10 @@ class LoadRunner:
                 return
             if not events and master.poll() is not None and not reader.poll_pending():
                 self._error = f"the Locust master exited ({master.returncode}) before the run ended; see {self.run_dir}"
+                self._finish()
+                return
+            if time.time() > overdue_at:
+                self._error = f"the Locust master stopped streaming before the run ended; see {self.run_dir}"
                 self._finish()
                 return
             time.sleep(_POLL_S)

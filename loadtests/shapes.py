@@ -6,7 +6,6 @@ count (on the Locust master), and tells the stream which rate each second was me
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -41,7 +40,7 @@ class LoadShape:
             case ShapeKind.RAMP:
                 return s.start_fraction + (1.0 - s.start_fraction) * min(t / s.ramp_s, 1.0)
             case ShapeKind.STEP:
-                return min(math.floor(t / s.step_s) + 1, s.steps) / s.steps
+                return min(t // s.step_s + 1, s.steps) / s.steps
             case ShapeKind.SPIKE:
                 in_spike = s.spike_at_s <= t < s.spike_at_s + s.spike_s
                 return s.spike_factor if in_spike else 1.0
@@ -52,7 +51,7 @@ class LoadShape:
 
     def users(self, t: float) -> int:
         """Closed model: whole users in force at `t`."""
-        return int(round(self.level(t)))
+        return round(self.level(t))
 
     def peak(self) -> float:
         factor = self.shape.spike_factor if self.shape.kind is ShapeKind.SPIKE else 1.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from loadtests.plan import LoadPlan, Shape, ShapeKind
@@ -16,7 +18,7 @@ def test_constant_arrivals_are_exact_and_even() -> None:
     shape = LoadShape.of(LoadPlan(model="open", rps=50, duration_s=5))
     times = list(shape.arrivals())
     assert len(times) == 250
-    gaps = {round(b - a, 9) for a, b in zip(times, times[1:])}
+    gaps = {round(b - a, 9) for a, b in pairwise(times)}
     assert gaps == {0.02}
 
 
@@ -24,7 +26,7 @@ def test_workers_interleave_into_one_even_stream() -> None:
     shape = LoadShape.of(LoadPlan(model="open", rps=300, duration_s=2))
     merged = sorted([*shape.arrivals(1 / 3, 0 / 3), *shape.arrivals(1 / 3, 1 / 3), *shape.arrivals(1 / 3, 2 / 3)])
     assert len(merged) == 600
-    gaps = [b - a for a, b in zip(merged, merged[1:])]
+    gaps = [b - a for a, b in pairwise(merged)]
     assert min(gaps) == pytest.approx(1 / 300) and max(gaps) == pytest.approx(1 / 300)
 
 
