@@ -116,9 +116,26 @@ class TodoJourney:
             raise ValueError("journey weights must not all be zero")
         self._prefix = id_prefix
         self._ids = count(1)
+        self.in_flight = 0
+        self.closed = False
 
     def step(self, actor: Actor, intended: float, t: int | None = None) -> None:
-        """One request of the journey mix intended at `intended` (second `t` if already registered)."""
+        """One request of the journey mix intended at `intended` (second `t` if already registered).
+
+        Counted while in flight, so a stopping worker can wait for every write's outcome before it
+        closes the ledger; once `closed`, no new request starts (a write the ledger would miss).
+        """
+        if self.closed:
+            if t is not None:
+                self._collector.cancel(t)
+            return
+        self.in_flight += 1
+        try:
+            self._step(actor, intended, t)
+        finally:
+            self.in_flight -= 1
+
+    def _step(self, actor: Actor, intended: float, t: int | None) -> None:
         if actor.auth.token is None:
             self.sign_in(actor.auth, None, intended, t)
             intended, t = time.time(), None

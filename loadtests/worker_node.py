@@ -93,6 +93,11 @@ class WorkerNode:
         self._reporter = gevent.spawn(self._report_loop)
 
     def stop(self) -> None:
+        # Every write in flight gets its outcome into the ledger before it closes; none starts after.
+        self.journey.closed = True
+        deadline = time.monotonic() + self.plan.request_timeout_s + 1.0
+        while self.journey.in_flight and time.monotonic() < deadline:
+            gevent.sleep(0.02)
         self.monitor.stop()
         if self._reporter is not None:
             self._reporter.kill(block=False)
