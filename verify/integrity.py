@@ -101,6 +101,39 @@ class _Verdict:
     oldest_lost_sent_at: float | None = None
 
 
+def _replay(start: _State, ops: list[LedgerRecord]) -> dict[_State, float | None]:
+    """Every state the item may be in after `ops`, if any acknowledged write may also have been lost.
+
+    Maps each state to the send time of the oldest acknowledged write lost on the way to it (None:
+    none lost). Of two ways to reach a state the kinder one is kept: nothing lost, else the most
+    recent oldest loss. Unknown-outcome writes may or may not have happened, at no charge.
+    """
+    states: dict[_State, float | None] = {start: None}
+
+    def keep(into: dict[_State, float | None], state: _State, oldest: float | None) -> None:
+        if state not in into:
+            into[state] = oldest
+        else:
+            have = into[state]
+            into[state] = None if have is None or oldest is None else max(have, oldest)
+
+    for op in ops:
+        following: dict[_State, float | None] = {}
+        for state, oldest in states.items():
+            applied = _apply(state, op)
+            if applied is None and op.outcome is WriteOutcome.ACKNOWLEDGED:
+                # The acknowledgement proves the op ran; the modelled state was wrong, not the server.
+                applied = _apply(_State(True), op) or _ABSENT
+            if applied is not None:
+                keep(following, applied, oldest)
+            if op.outcome is WriteOutcome.ACKNOWLEDGED:
+                keep(following, state, op.sent_at if oldest is None else min(oldest, op.sent_at))
+            else:
+                keep(following, state, oldest)
+        states = following
+    return states
+
+
 def _judge(ops: list[LedgerRecord], item: ObservedItem) -> _Verdict:
     relevant = [op for op in ops if op.outcome is not WriteOutcome.FAILED]
     if not relevant:
@@ -108,28 +141,15 @@ def _judge(ops: list[LedgerRecord], item: ObservedItem) -> _Verdict:
     if item.status is ReadStatus.UNREADABLE:
         return _Verdict("corrupted")
     # An item whose first write is not a create existed before the ledger began: content unknown.
-    states = {_ABSENT} if relevant[0].op is WriteOp.CREATE else {_State(True)}
-    history: list[set[_State]] = [states]
-    for op in relevant:
-        applied = {s for s in (_apply(st, op) for st in states) if s is not None}
-        if op.outcome is WriteOutcome.ACKNOWLEDGED:
-            # The acknowledgement proves the op ran; if no modelled state allows it, trust the ack.
-            states = applied or {_apply(_State(True), op) or _ABSENT}
-        else:
-            states = states | applied
-        history.append(states)
-    if any(s.matches(item) for s in states):
-        return _Verdict("ok")
-    acked = [i for i, op in enumerate(relevant) if op.outcome is WriteOutcome.ACKNOWLEDGED]
-    if not acked:
-        return _Verdict("corrupted" if item.status is ReadStatus.PRESENT else "ok")
-    # history[k] is the state set after the first k ops; find the latest one the item still matches.
-    older = [k for k, hist in enumerate(history) if any(s.matches(item) for s in hist)]
-    if not older and item.status is ReadStatus.PRESENT:
+    start = _ABSENT if relevant[0].op is WriteOp.CREATE else _State(True)
+    explained = [oldest for state, oldest in _replay(start, relevant).items() if state.matches(item)]
+    if not explained:
+        # No subset of the writes explains what is there: a bad migration, not a lost write.
         return _Verdict("corrupted")
-    since = older[-1] if older else 0
-    lost = [relevant[i] for i in acked if i >= since]
-    return _Verdict("lost", min(op.sent_at for op in lost))
+    if None in explained:
+        return _Verdict("ok")
+    # Lost writes explain it (e.g. a restore to an earlier point dropped an update, later ones landed).
+    return _Verdict("lost", max(o for o in explained if o is not None))
 
 
 def check_integrity(

@@ -116,3 +116,18 @@ def test_the_ledger_file_reads_back_and_bad_lines_name_their_place(tmp_path):
     path.write_text(good[0].model_dump_json() + '\n{"op": "create"}\n')
     with pytest.raises(InvalidInputError, match=r"ledger.jsonl:2: id: Field required"):
         read_ledger(path)
+
+
+def test_a_write_lost_between_two_that_landed_is_lost_not_corrupted():
+    # A restore to just before the fault dropped the completion; a rename after the restore landed.
+    ledger = [rec(WriteOp.CREATE, "a", 990.0), rec(WriteOp.UPDATE, "a", 1_001.0, done=True),
+              rec(WriteOp.UPDATE, "a", 1_008.0, title="renamed")]
+    summary = check_integrity(ledger, seen(present("a", title="renamed", done=False)), FAULT)
+    assert summary.lost == 1 and summary.corrupted == 0
+    assert summary.rpo_s == 0.0  # the lost write was sent after the fault
+
+
+def test_content_no_subset_of_writes_explains_is_corrupted():
+    ledger = [rec(WriteOp.CREATE, "a", 990.0), rec(WriteOp.UPDATE, "a", 991.0, title="renamed")]
+    summary = check_integrity(ledger, seen(present("a", title="r\x00nam\ufffdd")), FAULT)
+    assert summary.corrupted == 1 and summary.lost == 0
