@@ -42,7 +42,7 @@ from scenarios.errors import InvalidInputError, LoadError
 LOCUSTFILE = Path(__file__).with_name("entry") / "hanbit_locustfile.py"
 _POLL_S = 0.05
 _START_TIMEOUT_S = 60.0
-_STOP_GRACE_S = 3.0
+_STOP_GRACE_S = 3.0  # beyond the request timeout, before lingering Locust processes are killed
 _SELF_QUIT_S = 10.0
 _OVERDUE_S = 30.0  # after the last request's deadline, a master that has not ended the stream is stuck
 _END = object()
@@ -177,12 +177,14 @@ class LoadRunner:
         self._logs.append(log)
 
     def stop(self) -> None:
-        """Stop the load now: terminate every Locust process (killed if it lingers). Safe to repeat."""
+        """Stop the load now: no new request starts, those in flight finish (within their deadline),
+        then every Locust process is gone (killed if it lingers). Safe to repeat."""
         procs, self._procs = self._procs, []
         for proc in procs:
             if proc.poll() is None:
                 proc.terminate()
-        deadline = time.monotonic() + _STOP_GRACE_S
+        # Workers finish the writes in flight (each has a deadline) so the ledger knows their outcome.
+        deadline = time.monotonic() + self.plan.request_timeout_s + _STOP_GRACE_S
         for proc in procs:
             try:
                 proc.wait(max(deadline - time.monotonic(), 0.05))

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from loadtests.plan import LoadPlan
@@ -73,6 +74,33 @@ def test_stall_errors_and_a_dead_port_as_the_load_sees_them(fake_service: FakeSe
     assert (WriteOutcome.FAILED, None) in by_status  # refused: never reached the service
     assert all(r.outcome is not WriteOutcome.ACKNOWLEDGED for r in records if r.sent_at > killed_at + 0.5)
     assert runner.summary().error_rate > 0.15
+
+
+def test_stop_mid_stall_still_ledgers_every_write_in_flight(fake_service: FakeService, tmp_path: Path) -> None:
+    """Stopping while writes hang in a stalled target: they finish within their deadline and their
+    outcome reaches the ledger, so every todo the target holds is one the ledger knows about."""
+    runner = LoadRunner(fake_service.url, LoadPlan(model="open", rps=40, duration_s=30, accounts=2), tmp_path)
+    try:
+        runner.start()
+        at(runner, 1.0)
+        fake_service.stall(1.5)
+        at(runner, 1.5)
+        runner.stop()  # with writes in flight
+    finally:
+        runner.stop()
+    records = runner.ledger_records()
+    ledgered = {(r.user, r.id) for r in records}
+    stored = set()
+    with httpx.Client(base_url=fake_service.url, timeout=10) as client:
+        for account in runner.accounts():
+            token = client.post("/auth/token", json=account.model_dump()).json()["access_token"]
+            items = client.get("/todos?all=1", headers={"Authorization": f"Bearer {token}"}).json()["items"]
+            stored |= {(account.username, item["id"]) for item in items}
+    assert stored and stored <= ledgered
+    t0 = runner.start_epoch or 0
+    # Writes sent well inside the stall were still in flight at stop(): answered when it ended.
+    in_stall = [r for r in records if t0 + 1.2 <= r.sent_at < t0 + 1.5]
+    assert in_stall and all(r.completed_at >= t0 + 2.3 for r in in_stall)
 
 
 def test_unreachable_target_is_a_target_error(tmp_path: Path) -> None:
