@@ -17,7 +17,7 @@ from scenarios.drill_signals import DrillInterrupted, deferred_signals, signals_
 from scenarios.errors import HarnessError, PreflightError
 from scenarios.fault_tracker import FaultTracker
 from scenarios.journal import Journal, PhaseName, PhaseRecord, RunStatus
-from scenarios.models import DrillPlan
+from scenarios.models import CheckName, DrillPlan
 from scenarios.progress import DrillProgress
 from scenarios.schedule import DrillSchedule, StopWatch
 from scenarios.target_session import TargetSession, session_for
@@ -197,6 +197,10 @@ class DrillEngine:
                     if detector is None and self.journal.fault_at is not None:
                         detector = Detector(plan.detection, self.journal.fault_at, 1.0)
                         recovery = RecoveryTracker(plan.slo, self.journal.fault_at, plan.sustained_s)
+                        # The alarm's trailing period reaches back before the fault, as in the final check.
+                        for earlier in self.journal.series:
+                            detector.observe(earlier)
+                            recovery.observe(earlier)
                         self._phase_start(PhaseName.DETECT, self.journal.fault_at)
                         self._phase_start(PhaseName.RECOVER, self.journal.fault_at)
                 if schedule.all_faults_injected():
@@ -248,7 +252,7 @@ class DrillEngine:
         assert self.load is not None
         self._phase_start(PhaseName.VERIFY)
         records = self.load.ledger_records()
-        if records:
+        if records and {CheckName.RPO, CheckName.INTEGRITY} & set(self.plan.checks):
             probe: dict[str, set[str]] = {}
             for record in records:
                 probe.setdefault(record.user, set()).add(record.id)
