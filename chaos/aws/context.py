@@ -7,7 +7,7 @@ in `chaos.aws.provider.HANDLERS`.
 
 from __future__ import annotations
 
-from abc import ABC
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -98,8 +98,9 @@ class ActionHandler(ABC):
     def preflight(self, call: ActionCall) -> list[str]:
         return []
 
+    @abstractmethod
     def plan(self, call: ActionCall) -> list[str]:
-        raise NotImplementedError
+        """The exact AWS calls this action makes, one per line."""
 
     def inject(self, call: ActionCall) -> Undo:
         raise ProviderError(f"{call.name} is not a fault")
