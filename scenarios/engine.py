@@ -231,7 +231,7 @@ class DrillEngine:
         stats = window_stats(
             self.journal.series, self.plan.slo, int(load_start) + WARMUP_S, int(inject_start), name="baseline"
         )
-        broken = stats.violations(self.plan.slo)
+        broken = stats.violations(self.plan.slo, availability=False)
         if broken:
             raise DrillAborted("the SLO did not hold before the fault (baseline): " + "; ".join(broken))
 

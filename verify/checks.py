@@ -40,7 +40,7 @@ def _figures(w: WindowStats) -> str:
 def _window_check(name: str, window: WindowStats | None, slo: Slo, missing: str) -> CheckRecord:
     if window is None:
         return CheckRecord(name=name, passed=False, limit=slo.p95_ms, unit="ms", detail=missing)
-    broken = window.violations(slo)
+    broken = window.violations(slo, availability=False)
     detail = _figures(window) + (f"; broken: {'; '.join(broken)}" if broken else "")
     return CheckRecord(name=name, passed=not broken, value=round(window.p95_ms, 3), limit=slo.p95_ms, unit="ms", detail=detail)
 
