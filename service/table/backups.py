@@ -35,6 +35,27 @@ def backup_name(table: str, epoch_s: float) -> str:
     return f"{table}-backup-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime(epoch_s))
 
 
+def fill_table(
+    db_path: Path, target_table: str, sql: str, params: dict | tuple = (), *, attach: Path | None = None
+) -> int:
+    """Fill a freshly created table with one statement, all or nothing. Returns its item count."""
+    conn = connect(db_path)
+    try:
+        if attach is not None:
+            conn.execute("ATTACH DATABASE ? AS b", (str(attach),))  # not allowed inside a transaction
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(sql, params)
+        items = conn.execute(f"SELECT count(*) FROM main.{quote(target_table)}").fetchone()[0]
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+    return items
+
+
 class BackupStore:
     def __init__(self, db_path: Path, backups_dir: Path) -> None:
         self.db_path = Path(db_path)
@@ -106,17 +127,9 @@ class BackupStore:
         if self.catalog.exists(target_table):
             raise Conflict(f"table {target_table!r} already exists")
         self.catalog.create(target_table)
-        conn = connect(self.db_path)
-        try:
-            conn.execute("ATTACH DATABASE ? AS b", (str(path),))
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(f"INSERT INTO main.{quote(target_table)} ({COLUMNS}) SELECT {COLUMNS} FROM b.items")
-            items = conn.execute(f"SELECT count(*) FROM main.{quote(target_table)}").fetchone()[0]
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
-        return items
+        return fill_table(
+            self.db_path,
+            target_table,
+            f"INSERT INTO main.{quote(target_table)} ({COLUMNS}) SELECT {COLUMNS} FROM b.items",
+            attach=path,
+        )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from service.control.errors import BadRequest, Conflict
 from service.store.sqlite import connect
-from service.table.backups import COLUMNS
+from service.table.backups import COLUMNS, fill_table
 from service.table.catalog import TableCatalog, quote
 
 # The change log's clock is SQLite's 'now' (ms); a timestamp this far ahead is not "the future" yet.
@@ -56,17 +56,9 @@ class PointInTimeRestore:
         if self.catalog.exists(target_table):
             raise Conflict(f"table {target_table!r} already exists")
         self.catalog.create(target_table)
-        conn = connect(self.db_path)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(_REBUILD.format(target=quote(target_table), columns=COLUMNS),
-                         {"source": source, "ts_ms": int(epoch_s * 1000)})
-            items = conn.execute(f"SELECT count(*) FROM main.{quote(target_table)}").fetchone()[0]
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
-        return items
+        return fill_table(
+            self.db_path,
+            target_table,
+            _REBUILD.format(target=quote(target_table), columns=COLUMNS),
+            {"source": source, "ts_ms": int(epoch_s * 1000)},
+        )
