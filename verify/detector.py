@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from loadtests.records import SecondSample
 from verify.latency import LatencyCounts, SparseCounts
 from verify.slo import AlarmRule
-from verify.windows import sample_counts
+from verify.windows import sample_counts, with_gaps
 
 
 @dataclass(frozen=True)
@@ -70,12 +70,8 @@ class Detector:
 
     def observe(self, sample: SecondSample) -> Detection | None:
         """Add one second (gaps since the previous one count as zero traffic); return the detection if fired."""
-        if self._last_t is not None and sample.t <= self._last_t:
-            raise ValueError(f"samples must come in time order: {sample.t} after {self._last_t}")
-        if self._last_t is not None:
-            for t in range(self._last_t + 1, sample.t):
-                self._step(SecondSample(t=t))
-        self._step(sample)
+        for second in with_gaps(self._last_t, sample):
+            self._step(second)
         return self.detection
 
     def _step(self, sample: SecondSample) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from loadtests.records import SecondSample
 from verify.slo import Slo
-from verify.windows import SecondHealth, second_health
+from verify.windows import SecondHealth, second_health, with_gaps
 
 
 @dataclass(frozen=True)
@@ -53,12 +53,8 @@ class RecoveryTracker:
 
     def observe(self, sample: SecondSample) -> Recovery | None:
         """Add one second (gaps since the previous one are zero-traffic seconds); return the recovery if any."""
-        if self._last_t is not None and sample.t <= self._last_t:
-            raise ValueError(f"samples must come in time order: {sample.t} after {self._last_t}")
-        if self._last_t is not None:
-            for t in range(self._last_t + 1, sample.t):
-                self._step(SecondSample(t=t))
-        self._step(sample)
+        for second in with_gaps(self._last_t, sample):
+            self._step(second)
         return self.recovery
 
     def _step(self, sample: SecondSample) -> None:

@@ -90,7 +90,7 @@ def _legend(data: ReportData) -> str:
     if data.timings.fault_at is None:
         return '<p class="detail">No fault was injected in this run.</p>'
     return ('<p class="detail">Time 0 is the fault injection. Red shading: from the fault until the SLO held again '
-            f"for the sustained window; blue shading: a remediation running. Times in UTC.</p>")
+            "for the sustained window; blue shading: a remediation running. Times in UTC.</p>")
 
 
 def _trailing_error_pct(seconds, period: int) -> list[float | None]:  # noqa: ANN001

@@ -63,6 +63,16 @@ def second_health(sample: SecondSample, slo: Slo) -> SecondHealth:
     return SecondHealth(sample.t, sample.requests, sample.failed, lat, not reasons, tuple(reasons))
 
 
+def with_gaps(last_t: int | None, sample: SecondSample) -> Iterator[SecondSample]:
+    """The seconds since `last_t` up to `sample`: a missing second is one with zero traffic."""
+    if last_t is not None and sample.t <= last_t:
+        raise ValueError(f"samples must come in time order: {sample.t} after {last_t}")
+    if last_t is not None:
+        for t in range(last_t + 1, sample.t):
+            yield SecondSample(t=t)
+    yield sample
+
+
 def index_series(series: Sequence[SecondSample]) -> dict[int, SecondSample]:
     by_t: dict[int, SecondSample] = {}
     for sample in series:
