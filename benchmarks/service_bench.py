@@ -77,7 +77,7 @@ class HelloServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "service_hello:app", "--app-dir", str(ROOT / "benchmarks"),
              "--host", HOST, "--port", str(self.port), "--workers", str(workers), "--loop", "uvloop",
-             "--http", "httptools", "--no-access-log", "--log-level", "warning", "--no-server-header", "--no-proxy-headers",
+             "--http", "service.runtime.http_protocol:SingleWriteHttpToolsProtocol", "--no-access-log", "--log-level", "warning", "--no-server-header", "--no-proxy-headers",
              "--timeout-keep-alive", "75", "--backlog", "8192"],
             start_new_session=True,
         )

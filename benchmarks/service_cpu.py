@@ -2,7 +2,7 @@
 
     python benchmarks/service_cpu.py [--requests 20000]
 
-Feeds raw HTTP/1.1 requests to uvicorn's own httptools protocol over an in-memory
+Feeds raw HTTP/1.1 requests to the service's uvicorn httptools protocol over an in-memory
 transport, in one process, so the figure is the CPU the server stack spends per request
 (uvicorn + gateway + function + SQLite + log line + metrics), free of socket and
 scheduler noise. Prints microseconds per request for each route and the ratio to
@@ -23,13 +23,13 @@ import time
 from pathlib import Path
 
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from service.app import build_gateway  # noqa: E402
+from service.runtime.http_protocol import SingleWriteHttpToolsProtocol  # noqa: E402
 from service.settings import ServiceSettings  # noqa: E402
 
 
@@ -65,7 +65,7 @@ class Connection:
         config = uvicorn.Config(app, http="httptools", loop="none", access_log=False, log_level="warning",
                                 server_header=False, proxy_headers=False, lifespan="off")
         config.load()
-        self.protocol = HttpToolsProtocol(config=config, server_state=ServerState(), app_state={})
+        self.protocol = SingleWriteHttpToolsProtocol(config=config, server_state=ServerState(), app_state={})
         self.transport = MemoryTransport()
         self.protocol.connection_made(self.transport)
 
@@ -74,6 +74,7 @@ class Connection:
         self.protocol.data_received(raw)
         while not self.protocol.cycle or not self.protocol.cycle.response_complete:
             await asyncio.sleep(0)
+        await asyncio.sleep(0)  # the response leaves at the end of the loop iteration
         return bytes(self.transport.out)
 
 

@@ -1,4 +1,4 @@
-"""`hanbit-drill serve`: uvicorn (uvloop + httptools) worker processes behind one socket.
+"""`hanbit-drill serve`: uvicorn (uvloop + httptools, one send per response) worker processes behind one socket.
 
 The supervisor (this process) binds 127.0.0.1:<port> once and hands the socket to
 N spawned workers, restarts a worker that dies, and on SIGINT/SIGTERM stops them
@@ -24,6 +24,7 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 
 from scenarios.errors import TargetError
 from service.identity import UserDirectory, load_or_create_key
+from service.runtime.http_protocol import SingleWriteHttpToolsProtocol
 from service.settings import ENV_VAR, HOST, ServiceSettings
 from service.store import StoreKind
 
@@ -134,7 +135,7 @@ class ServiceServer:
             port=settings.port,
             workers=settings.workers,
             loop="uvloop",
-            http="httptools",
+            http=SingleWriteHttpToolsProtocol,  # httptools, one send per response
             lifespan="on",
             access_log=False,
             log_level="warning",
