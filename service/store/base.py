@@ -55,6 +55,9 @@ def now_ms() -> int:
 
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# Two digits per 10 bits: a ULID (130 bits, the first two always zero) is 13 lookups.
+_DIGIT_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
+_PAIR_SHIFTS = range(120, -1, -10)
 
 
 _last_id = [0]  # the previous id of this process, as a number
@@ -69,11 +72,7 @@ def new_todo_id() -> str:
         if value <= _last_id[0]:
             value = _last_id[0] + 1
         _last_id[0] = value
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    return "".join([_DIGIT_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 
 # Formatted timestamps by epoch ms: an item's times never change, and the same items are

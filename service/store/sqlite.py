@@ -4,8 +4,10 @@ One file holds every table (the live `todos`, later e.g. `todos-restored`) and a
 append-only `changes` log. Triggers write the log inside the same statement as the
 item change, so it costs no extra round trip and also records writes made behind
 the store's back (a drill corrupting rows); point-in-time restore and replication
-between regions can be rebuilt from it. WAL mode lets several worker processes read
-while one writes; each thread of a process keeps its own connection.
+between regions can be rebuilt from it. The log is never pruned, so its rowid `seq`
+grows monotonically without AUTOINCREMENT (which would also update sqlite_sequence on
+every write). WAL mode lets several worker processes read while one writes; each
+thread of a process keeps its own connection.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _schema(table: str) -> str:
     log = f"INSERT INTO changes(ts, table_name, op, user_id, todo_id, image) VALUES ({_NOW_MS}, '{table}'"
     return f"""
     CREATE TABLE IF NOT EXISTS changes (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq INTEGER PRIMARY KEY,
         ts INTEGER NOT NULL,
         table_name TEXT NOT NULL,
         op TEXT NOT NULL,
