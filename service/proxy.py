@@ -23,6 +23,16 @@ def json_response(status: int, payload: object, headers: dict[str, str] | None =
     }
 
 
+def json_text_response(status: int, text: str, headers: dict[str, str] | None = None) -> ProxyResponse:
+    """A response whose body is JSON text already serialised (e.g. memoised)."""
+    return {
+        "statusCode": status,
+        "headers": {**JSON_HEADERS, **headers} if headers else JSON_HEADERS,
+        "body": text,
+        "isBase64Encoded": False,
+    }
+
+
 def empty_response(status: int = 204) -> ProxyResponse:
     return {"statusCode": status, "headers": {}, "body": "", "isBase64Encoded": False}
 
