@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import tempfile
 import time
@@ -18,7 +17,7 @@ from rich.table import Table
 
 from loadtests.plan import LoadModel, LoadPlan, ShapeKind
 from loadtests.records import SecondSample
-from loadtests.runner import LOCUST_ENV, LoadRunner, locust_command
+from loadtests.runner import LoadRunner, locust_command, locust_env
 from loadtests.summary import LoadSummary
 from scenarios.durations import parse_duration
 from scenarios.errors import InvalidInputError, TargetError
@@ -193,7 +192,7 @@ def run_worker(args: argparse.Namespace) -> int:
     if args.processes < 1:
         raise InvalidInputError("--processes must be at least 1")
     cmd = locust_command("--worker", "--master-host", args.master, "--master-port", str(args.master_port))
-    env = {**os.environ, **LOCUST_ENV}
+    env = locust_env()
     procs = [subprocess.Popen(cmd, stdin=subprocess.DEVNULL, env=env) for _ in range(args.processes)]
     try:
         codes = [p.wait() for p in procs]

@@ -57,6 +57,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 # gevent records every greenlet's spawning stack by default: six frames per simulated user, all
 # long-lived garbage-collector work. Not needed here.
 LOCUST_ENV = {"GEVENT_TRACK_GREENLET_TREE": "false"}
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def locust_env(**extra: str) -> dict[str, str]:
+    """The Locust processes' environment: ours, plus the project root on the import path, so a
+    source checkout drives load even where the package's install points elsewhere."""
+    env = {**os.environ, **LOCUST_ENV, **extra}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), os.environ.get("PYTHONPATH")) if p)
+    return env
 
 
 def locust_command(*args: str) -> list[str]:
@@ -163,7 +172,7 @@ class LoadRunner:
 
     def _spawn(self, name: str, *args: str) -> None:
         log = (self.run_dir / f"locust-{name}.log").open("ab")
-        env = {**os.environ, **LOCUST_ENV, RUN_DIR_ENV: str(self.run_dir.resolve())}
+        env = locust_env(**{RUN_DIR_ENV: str(self.run_dir.resolve())})
         proc = subprocess.Popen(
             locust_command("--loglevel", "INFO", *args),
             stdin=subprocess.DEVNULL,
