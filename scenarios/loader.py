@@ -7,22 +7,17 @@ Nothing here touches a target: the only I/O is reading the file (and importing p
 
 from __future__ import annotations
 
-import difflib
 import re
-import types
-import typing
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from chaos.actions import CATALOG, ENGINE_ACTIONS, ActionKind
 from chaos.provider import provider_class
 from chaos.targets import AwsTarget, BundledTarget
 from loadtests.plan import LoadPlan
-from scenarios.durations import format_duration, parse_duration
+from scenarios.durations import format_duration
 from scenarios.errors import InvalidInputError, ScenarioFileError
 from scenarios.models import (
     DEFAULT_TARGET,
@@ -35,13 +30,21 @@ from scenarios.models import (
     Trigger,
     deep_merge,
 )
+from scenarios.problems import (
+    PathT,
+    Problems,
+    problem_message,
+    render_path,
+    show_value,
+    suggest,
+)
+from scenarios.salvage import Salvaged, normalize_durations, validate_entry
+from scenarios.yaml_lines import read_yaml
 from verify.slo import AlarmRule, Slo
 
-PathT = tuple[str | int, ...]
 TOP_KEYS = ("version", "defaults", "profiles", "targets", "scenarios")
 TARGET_KINDS: dict[str, type[BaseModel]] = {"bundled": BundledTarget, "aws": AwsTarget}
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_SECRET = re.compile(r"secret|access_key|password|token|credential", re.IGNORECASE)
 
 
 def load_config(path: str | Path, *, require_providers: bool = True) -> Config:
@@ -71,277 +74,6 @@ def parse_config(text: str, filename: str = "scenarios.yaml", *, require_provide
     return config
 
 
-# ---- problems -----------------------------------------------------------------------------
-
-
-def render_path(path: PathT) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-@dataclass
-class Problems:
-    """Collects problems; each is located by the path of the value it concerns."""
-
-    filename: str
-    lines: dict[PathT, int] = field(default_factory=dict)
-    _items: list[tuple[int, str]] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self._items)
-
-    def line_of(self, path: PathT) -> int:
-        while path and path not in self.lines:
-            path = path[:-1]  # a missing key: point at its parent
-        return self.lines.get(path, 1)
-
-    def add(self, path: PathT, message: str, *, line: int | None = None) -> None:
-        where = render_path(path) or "(file)"
-        item = (line if line is not None else self.line_of(path), f"{where}: {message}")
-        if item not in self._items:
-            self._items.append(item)
-
-    def add_validation(self, prefix: PathT, exc: ValidationError, model: type[BaseModel], *, skip_root: bool = False) -> None:
-        for err in exc.errors(include_url=False):
-            loc = tuple(err["loc"])
-            if skip_root and not loc:
-                continue
-            self.add(prefix + loc, _message(err, model, loc))
-
-    def merge(self, other: Problems) -> None:
-        self.lines.update(other.lines)
-        self._items.extend(item for item in other._items if item not in self._items)
-
-    def render(self) -> list[str]:
-        ordered = sorted(self._items, key=lambda item: item[0])  # stable: file order, then found order
-        return [f"{self.filename}:{line}: {text}" for line, text in ordered]
-
-
-def _message(err: Any, model: type[BaseModel], loc: PathT) -> str:
-    kind, msg, value = err["type"], err["msg"], err.get("input")
-    if kind == "extra_forbidden":
-        key = str(loc[-1]) if loc else ""
-        if _SECRET.search(key):
-            return "unknown key (credentials come from the environment, never from the file)"
-        return "unknown key" + suggest(key, known_keys(model, loc[:-1]), listing="allowed")
-    if kind == "missing":
-        return "missing required key"
-    if kind in ("value_error", "assertion_error"):
-        return msg.split(", ", 1)[1] if ", " in msg else msg
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"must be a mapping (got {_show(value)})"
-    if kind == "list_type":
-        return f"must be a list (got {_show(value)})"
-    msg = msg.replace("Input should be", "must be", 1)
-    return f"{msg} (got {_show(value)})"
-
-
-def _show(value: object) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return repr(value)
-
-
-def suggest(word: str, choices: list[str], *, listing: str = "", cutoff: float = 0.7) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
-    if close:
-        return f" (did you mean {close[0]!r}?)"
-    if listing and choices:
-        return f" ({listing}: {', '.join(choices)})"
-    return ""
-
-
-def known_keys(model: type[BaseModel], loc: PathT) -> list[str]:
-    """The keys a mapping at `loc` inside `model` may have (for `did you mean`)."""
-    tp: Any = model
-    for part in loc:
-        tp = _unwrap(tp)
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            fields = {(f.alias or name): f for name, f in tp.model_fields.items()}
-            if part not in fields:
-                return []
-            tp = fields[part].annotation
-        elif typing.get_origin(tp) in (list, dict):
-            tp = typing.get_args(tp)[-1]
-        else:
-            return []
-    tp = _unwrap(tp)
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return [f.alias or name for name, f in tp.model_fields.items()]
-    return []
-
-
-def _unwrap(tp: Any) -> Any:
-    """`X | None` and `Annotated[X, ...]` -> X."""
-    while True:
-        if typing.get_origin(tp) is typing.Annotated:
-            tp = typing.get_args(tp)[0]
-            continue
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if typing.get_origin(tp) in (typing.Union, types.UnionType) and len(args) == 1:
-            tp = args[0]
-            continue
-        return tp
-
-
-# ---- YAML with lines ----------------------------------------------------------------------
-
-
-# libyaml is ~15x faster; a file it rejects is parsed again in pure Python so messages never
-# depend on whether libyaml is installed.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def read_yaml(text: str, problems: Problems) -> Any:
-    """Plain Python data from YAML text, recording the line of every key and list item in `problems.lines`."""
-    scratch = Problems(problems.filename)
-    try:
-        data = _read_yaml(text, scratch, _FAST_LOADER)
-    except yaml.YAMLError:
-        pass
-    else:
-        problems.merge(scratch)
-        return data
-    try:
-        return _read_yaml(text, problems, yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        what = ": ".join(str(part) for part in (exc.context, exc.problem) if part) or "invalid YAML"
-        problems.add(("(yaml)",), what, line=line)
-    except yaml.YAMLError as exc:
-        problems.add(("(yaml)",), str(exc), line=1)
-    return None
-
-
-def _read_yaml(text: str, problems: Problems, loader_class: type) -> Any:
-    loader = loader_class(text)
-    try:
-        node = loader.get_single_node()
-        return None if node is None else _Builder(loader, problems).build(node, ())
-    finally:
-        loader.dispose()
-
-
-_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
-
-
-class _Builder:
-    def __init__(self, loader: yaml.SafeLoader, problems: Problems) -> None:
-        self.loader = loader
-        self.problems = problems
-        self.stack: list[yaml.Node] = []
-
-    def build(self, node: yaml.Node, path: PathT) -> Any:
-        if any(node is seen for seen in self.stack):
-            self.problems.add(path, "recursive alias", line=node.start_mark.line + 1)
-            return None
-        if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
-            self.problems.add(path, f"unsupported YAML tag {node.tag!r}", line=node.start_mark.line + 1)
-            return None
-        self.stack.append(node)
-        try:
-            if isinstance(node, yaml.MappingNode):
-                return self._mapping(node, path)
-            if isinstance(node, yaml.SequenceNode):
-                out = []
-                for index, item in enumerate(node.value):
-                    self.problems.lines.setdefault(path + (index,), item.start_mark.line + 1)
-                    out.append(self.build(item, path + (index,)))
-                return out
-            return self.loader.construct_object(node)
-        finally:
-            self.stack.pop()
-
-    def _mapping(self, node: yaml.MappingNode, path: PathT) -> dict[str, Any]:
-        seen: dict[str, int] = {}
-        for key_node, _ in node.value:  # duplicates among the node's own keys; `<<` merges may override
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                line = key_node.start_mark.line + 1
-                if key_node.value in seen:
-                    self.problems.add(path + (key_node.value,), f"duplicate key (first at line {seen[key_node.value]})", line=line)
-                seen.setdefault(key_node.value, line)
-        self.loader.flatten_mapping(node)
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                self.problems.add(path, "keys must be plain names", line=key_node.start_mark.line + 1)
-                continue
-            # The key's text, not its YAML 1.1 value: `on:` stays "on", `404:` stays "404".
-            key = key_node.value
-            self.problems.lines.setdefault(path + (key,), key_node.start_mark.line + 1)
-            out[key] = self.build(value_node, path + (key,))
-        return out
-
-
-# ---- salvage: keep checking the valid parts of an invalid entry ---------------------------
-
-
-@dataclass
-class Salvaged:
-    """A model built from the valid parts of an entry; `dropped` fields and items were invalid."""
-
-    value: BaseModel | None
-    dropped: set[str] = field(default_factory=set)
-    index: dict[str, list[int]] = field(default_factory=dict)  # kept list item -> original index
-
-
-def validate_entry(model: type[BaseModel], raw: Any, prefix: PathT, problems: Problems) -> Salvaged:
-    """Validate one entry, report its problems, and salvage what is valid for the cross-checks."""
-    if not isinstance(raw, dict):
-        problems.add(prefix, f"must be a mapping (got {_show(raw)})")
-        return Salvaged(None)
-    try:
-        value = model.model_validate(raw)
-        return Salvaged(value, index={k: list(range(len(v))) for k, v in raw.items() if isinstance(v, list)})
-    except ValidationError as exc:
-        problems.add_validation(prefix, exc, model)
-        errors = [tuple(e["loc"]) for e in exc.errors()]
-    cleaned = dict(raw)
-    salvaged = Salvaged(None)
-    for loc in errors:
-        if not loc:
-            return salvaged
-        name = str(loc[0])
-        if len(loc) > 1 and isinstance(loc[1], int) and isinstance(raw.get(name), list):
-            continue  # a bad item: dropped below, the rest of the list survives
-        cleaned.pop(name, None)
-        salvaged.dropped.add(name)
-    for name, items in raw.items():
-        if isinstance(items, list) and name in cleaned:
-            bad = {loc[1] for loc in errors if len(loc) > 1 and loc[0] == name and isinstance(loc[1], int)}
-            salvaged.index[name] = [i for i in range(len(items)) if i not in bad]
-            cleaned[name] = [items[i] for i in salvaged.index[name]]
-    try:
-        salvaged.value = model.model_validate(cleaned)
-    except ValidationError:
-        pass  # nothing more to salvage; what was wrong is already reported
-    return salvaged
-
-
-def normalize_durations(block: Any, prefix: PathT, problems: Problems) -> Any:
-    """In load/slo/detection blocks, keys ending in `_s` also accept a duration like `5m`."""
-    if not isinstance(block, dict):
-        return block
-    out: dict[str, Any] = {}
-    for key, value in block.items():
-        if isinstance(value, dict):
-            out[key] = normalize_durations(value, prefix + (key,), problems)
-        elif key.endswith("_s") and isinstance(value, str):
-            try:
-                out[key] = parse_duration(value)
-            except ValueError as exc:
-                problems.add(prefix + (key,), str(exc))
-        else:
-            out[key] = value
-    return out
-
-
-
 # ---- the cross-checks ---------------------------------------------------------------------
 
 BLOCK_MODELS: dict[str, type[BaseModel]] = {"load": LoadPlan, "slo": Slo, "detection": AlarmRule}
@@ -369,7 +101,7 @@ class _Checker:
             self.p.add((), "the file is empty; it needs version, defaults, profiles, targets and scenarios")
             return None
         if not isinstance(data, dict):
-            self.p.add((), f"the file must be a mapping with keys {', '.join(TOP_KEYS)} (got {_show(data)})")
+            self.p.add((), f"the file must be a mapping with keys {', '.join(TOP_KEYS)} (got {show_value(data)})")
             return None
         for key in data:
             if key not in TOP_KEYS:
@@ -377,7 +109,7 @@ class _Checker:
         if "version" not in data:
             self.p.add(("version",), "missing required key (write `version: 1`)")
         elif data["version"] != 1 or isinstance(data["version"], bool):
-            self.p.add(("version",), f"must be 1, the only version this harness reads (got {_show(data['version'])})")
+            self.p.add(("version",), f"must be 1, the only version this harness reads (got {show_value(data['version'])})")
 
         defaults = self._defaults(data.get("defaults", {}))
         profiles = self._section(data, "profiles", Profile, ("load",))
@@ -432,7 +164,7 @@ class _Checker:
     def _section(self, data: dict, key: str, model: type[BaseModel], blocks: tuple[str, ...]) -> dict[str, Salvaged]:
         raw = data.get(key, {})
         if not isinstance(raw, dict):
-            self.p.add((key,), f"must be a mapping of name -> {key[:-1]} (got {_show(raw)})")
+            self.p.add((key,), f"must be a mapping of name -> {key[:-1]} (got {show_value(raw)})")
             return {}
         out: dict[str, Salvaged] = {}
         for name, entry in raw.items():
@@ -451,7 +183,7 @@ class _Checker:
     def _targets(self, data: dict) -> dict[str, Any]:
         raw = data.get("targets", {})
         if not isinstance(raw, dict):
-            self.p.add(("targets",), f"must be a mapping of name -> target (got {_show(raw)})")
+            self.p.add(("targets",), f"must be a mapping of name -> target (got {show_value(raw)})")
             raw = {}
         valid: dict[str, Any] = {}
         kinds = ", ".join(TARGET_KINDS)
@@ -460,13 +192,13 @@ class _Checker:
             self._name(prefix)
             self.target_names.append(name)
             if not isinstance(entry, dict):
-                self.p.add(prefix, f"must be a mapping (got {_show(entry)})")
+                self.p.add(prefix, f"must be a mapping (got {show_value(entry)})")
             elif "kind" not in entry:
                 self.p.add(prefix + ("kind",), f"missing required key (one of: {kinds})")
             elif not isinstance(entry["kind"], str):
-                self.p.add(prefix + ("kind",), f"must be one of: {kinds} (got {_show(entry['kind'])})")
+                self.p.add(prefix + ("kind",), f"must be one of: {kinds} (got {show_value(entry['kind'])})")
             elif entry["kind"] not in TARGET_KINDS:
-                self.p.add(prefix + ("kind",), f"unknown target kind {_show(entry['kind'])} (one of: {kinds})")
+                self.p.add(prefix + ("kind",), f"unknown target kind {show_value(entry['kind'])} (one of: {kinds})")
             else:
                 self.target_kinds[name] = entry["kind"]
                 salvaged = validate_entry(TARGET_KINDS[entry["kind"]], entry, prefix, self.p)
@@ -636,7 +368,7 @@ class _Checker:
                     LoadPlan.model_validate(deep_merge(deep_merge(base, p_load), s_load))
                 except ValidationError as exc:
                     for err in exc.errors(include_url=False):
-                        message = _message(err, LoadPlan, tuple(err["loc"]))
+                        message = problem_message(err, LoadPlan, tuple(err["loc"]))
                         if s_load:  # depends on the profile too: name them, once per message
                             by_profile.setdefault((sname, message), []).append(pname)
                         elif p_load:
