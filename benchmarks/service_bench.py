@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import resource
 import shutil
 import socket

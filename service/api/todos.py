@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-
-import orjson
 from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 from service.api.models import CreateTodo, UpdateTodo, parse_body, valid_id
 from service.proxy import (
