@@ -25,13 +25,19 @@ class CoalescingTransport:
     flow control (the wrapped transport still calls the protocol's pause_writing).
     """
 
-    __slots__ = ("_transport", "_loop", "_pending", "_scheduled")
+    __slots__ = ("_transport", "_loop", "_pending", "_scheduled",
+                 "is_closing", "pause_reading", "resume_reading", "get_extra_info")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
         self._pending: list[bytes] = []
         self._scheduled = False
+        # uvicorn calls these on every request: bound directly, not looked up through __getattr__.
+        self.is_closing = transport.is_closing
+        self.pause_reading = transport.pause_reading
+        self.resume_reading = transport.resume_reading
+        self.get_extra_info = transport.get_extra_info
 
     def write(self, data: bytes) -> None:
         self._pending.append(data)
@@ -49,7 +55,7 @@ class CoalescingTransport:
         if not pending:
             return
         self._pending = []
-        if not self._transport.is_closing():  # the peer went away meanwhile: nothing to send to
+        if not self.is_closing():  # the peer went away meanwhile: nothing to send to
             self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
     def close(self) -> None:
