@@ -40,6 +40,8 @@ class CoalescingTransport:
         self.get_extra_info = transport.get_extra_info
 
     def write(self, data: bytes) -> None:
+        if type(data) is not bytes:  # held until the iteration ends: the caller may reuse its buffer
+            data = bytes(data)
         self._pending.append(data)
         if not self._scheduled:
             self._scheduled = True

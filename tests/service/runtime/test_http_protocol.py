@@ -83,3 +83,17 @@ async def _test_everything_else_is_the_wrapped_transport() -> None:
     transport = CoalescingTransport(inner, asyncio.get_running_loop())
     assert transport.get_extra_info("peername") == ("127.0.0.1", 5)
     assert transport.is_closing() is False
+
+
+def test_a_buffer_reused_by_the_caller_is_sent_as_it_was_written() -> None:
+    asyncio.run(_test_a_buffer_reused_by_the_caller_is_sent_as_it_was_written())
+
+
+async def _test_a_buffer_reused_by_the_caller_is_sent_as_it_was_written() -> None:
+    inner = RecordingTransport()
+    transport = CoalescingTransport(inner, asyncio.get_running_loop())
+    buffer = bytearray(b"first")
+    transport.write(buffer)
+    buffer[:] = b"XXXXX"
+    await asyncio.sleep(0)
+    assert inner.sent == [b"first"]
