@@ -159,3 +159,41 @@ def test_the_wal_is_checkpointed_in_the_background(tmp_path) -> None:
     from service.store.sqlite import Checkpointer
 
     assert path.resolve() not in Checkpointer._running  # stopped with its last store
+
+
+def test_the_wal_is_truncated_under_steady_reads_and_writes(tmp_path) -> None:
+    """Passive checkpoints alone never restart a WAL that is always being read and written."""
+    import threading
+
+    from service.store.sqlite import Checkpointer
+
+    path = tmp_path / "todos.db"
+    store = SqliteTodoStore(path)
+    wal = path.with_name("todos.db-wal")
+    checkpointer = Checkpointer(path.resolve(), 0.02, truncate_at_bytes=256 * 1024)
+    checkpointer.start()
+    reading = threading.Event()
+    done = threading.Event()
+
+    def reader() -> None:
+        while not done.is_set():
+            store.list("alice", limit=20, after=None, done=None)
+            reading.set()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        reading.wait(10)
+        sizes = []
+        for i in range(3000):
+            store.create("alice", _item(f"t{i:05d}", "x" * 200))
+            if i % 100 == 0:
+                sizes.append(wal.stat().st_size)
+    finally:
+        done.set()
+        thread.join(10)
+        checkpointer.stop()
+    assert checkpointer.truncations >= 1
+    assert min(sizes[5:]) < 256 * 1024 * 2  # it kept coming back down, not growing with the writes
+    assert len(store.list("alice", limit=100, after="t02899", done=None).items) == 100  # nothing lost
+    store.close()
