@@ -12,6 +12,7 @@ thread of a process keeps its own connection.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -167,7 +168,8 @@ class Checkpointer:
                         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error:
                     continue  # e.g. busy: the next round catches up
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            with contextlib.suppress(sqlite3.Error):  # a last pass; the next store to open catches up
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         finally:
             conn.close()
             gate.close()
