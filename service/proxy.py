@@ -15,12 +15,7 @@ ProxyResponse = dict[str, Any]
 
 
 def json_response(status: int, payload: object, headers: dict[str, str] | None = None) -> ProxyResponse:
-    return {
-        "statusCode": status,
-        "headers": {**JSON_HEADERS, **headers} if headers else JSON_HEADERS,
-        "body": orjson.dumps(payload).decode(),
-        "isBase64Encoded": False,
-    }
+    return json_text_response(status, orjson.dumps(payload).decode(), headers)
 
 
 def json_text_response(status: int, text: str, headers: dict[str, str] | None = None) -> ProxyResponse:

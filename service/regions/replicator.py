@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from service.store.sqlite import connect
+from service.store.sqlite import connect, immediate_transaction
 
 _log = logging.getLogger("service.regions")
 LOCAL = "__local"
@@ -163,8 +163,7 @@ class Replicator:
         if not rows:
             return 0
         incoming = [r for r in rows if not src.ours(r[0])]
-        target.execute("BEGIN IMMEDIATE")  # the destination's own writers wait: no local write slips by
-        try:
+        with immediate_transaction(target):  # the destination's own writers wait: no local write slips by
             self._scan_local(dst)
             tables = {r[0] for r in target.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             lo = self._max_seq(target)
@@ -184,10 +183,6 @@ class Replicator:
                 target.execute("INSERT INTO __replica_applied VALUES (?, ?)", (lo, hi))
             target.execute("INSERT INTO __replica_cursor VALUES (?, ?) ON CONFLICT DO UPDATE SET seq = excluded.seq",
                            (src.name, rows[-1][0]))
-            target.execute("COMMIT")
-        except BaseException:
-            target.execute("ROLLBACK")
-            raise
         if hi > lo:
             dst.applied.append((lo, hi))
         self._forget_shipped(src, rows[-1][0])

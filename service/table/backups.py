@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from service.control.errors import Conflict, NotFound
-from service.store.sqlite import connect
+from service.store.sqlite import connect, immediate_transaction
 from service.table.catalog import TableCatalog, quote
 
 COLUMNS = "user_id, id, title, done, due, priority, created_at, updated_at"
@@ -43,14 +43,9 @@ def fill_table(
     try:
         if attach is not None:
             conn.execute("ATTACH DATABASE ? AS b", (str(attach),))  # not allowed inside a transaction
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute(sql, params)
-        items = conn.execute(f"SELECT count(*) FROM main.{quote(target_table)}").fetchone()[0]
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+        with immediate_transaction(conn):
+            conn.execute(sql, params)
+            items = conn.execute(f"SELECT count(*) FROM main.{quote(target_table)}").fetchone()[0]
     finally:
         conn.close()
     return items

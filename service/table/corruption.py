@@ -22,7 +22,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from service.control.errors import BadRequest, NotFound
-from service.store.sqlite import connect
+from service.store.sqlite import connect, immediate_transaction
 from service.table.backups import COLUMNS
 from service.table.catalog import TableCatalog, quote
 
@@ -82,24 +82,21 @@ class TableCorruptor:
         q = quote(table)
         conn = connect(self.db_path)
         try:
-            conn.execute("BEGIN IMMEDIATE")  # rows chosen and altered in one go: no write slips between
-            if id_prefix:
-                rows = conn.execute(f"SELECT {COLUMNS} FROM {q} WHERE substr(id, 1, ?) = ?",
-                                    (len(id_prefix), id_prefix)).fetchall()
-            else:
-                rows = conn.execute(f"SELECT {COLUMNS} FROM {q}").fetchall()
-            count = min(len(rows), max(1, round(fraction * len(rows)))) if rows else 0
-            victims = rng.sample(rows, count)
-            record.rows = [list(r) for r in victims]
-            self._save(record)  # the undo record exists before the first row changes
-            for i, row in enumerate(victims):
-                mode = chosen[i % len(chosen)]
-                self._alter(conn, q, row, mode, variant=i // len(chosen))
-                record.by_mode[mode.value] += 1
-            conn.execute("COMMIT")
+            with immediate_transaction(conn):  # rows chosen and altered in one go: no write slips between
+                if id_prefix:
+                    rows = conn.execute(f"SELECT {COLUMNS} FROM {q} WHERE substr(id, 1, ?) = ?",
+                                        (len(id_prefix), id_prefix)).fetchall()
+                else:
+                    rows = conn.execute(f"SELECT {COLUMNS} FROM {q}").fetchall()
+                count = min(len(rows), max(1, round(fraction * len(rows)))) if rows else 0
+                victims = rng.sample(rows, count)
+                record.rows = [list(r) for r in victims]
+                self._save(record)  # the undo record exists before the first row changes
+                for i, row in enumerate(victims):
+                    mode = chosen[i % len(chosen)]
+                    self._alter(conn, q, row, mode, variant=i // len(chosen))
+                    record.by_mode[mode.value] += 1
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
             self._path(record.id).unlink(missing_ok=True)
             raise
         finally:
@@ -133,13 +130,8 @@ class TableCorruptor:
         placeholders = ", ".join("?" for _ in _FIELDS)
         conn = connect(self.db_path)
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(f"INSERT OR REPLACE INTO {q} ({COLUMNS}) VALUES ({placeholders})", record.rows)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            with immediate_transaction(conn):
+                conn.executemany(f"INSERT OR REPLACE INTO {q} ({COLUMNS}) VALUES ({placeholders})", record.rows)
         finally:
             conn.close()
         record.reverted_at = time.time()
