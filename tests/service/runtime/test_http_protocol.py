@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from service.runtime.http_protocol import CoalescingTransport
+
+
+def in_event_loop(test: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+    @functools.wraps(test)
+    def run() -> None:
+        asyncio.run(test())
+
+    return run
 
 
 class RecordingTransport(asyncio.Transport):
@@ -29,11 +40,8 @@ class RecordingTransport(asyncio.Transport):
         return {"peername": ("127.0.0.1", 5)}.get(name, default)
 
 
-def test_writes_of_one_iteration_leave_together() -> None:
-    asyncio.run(_test_writes_of_one_iteration_leave_together())
-
-
-async def _test_writes_of_one_iteration_leave_together() -> None:
+@in_event_loop
+async def test_writes_of_one_iteration_leave_together() -> None:
     inner = RecordingTransport()
     transport = CoalescingTransport(inner, asyncio.get_running_loop())
     transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
@@ -47,11 +55,8 @@ async def _test_writes_of_one_iteration_leave_together() -> None:
     assert inner.sent[-1] == b"next"
 
 
-def test_close_sends_what_is_pending_first() -> None:
-    asyncio.run(_test_close_sends_what_is_pending_first())
-
-
-async def _test_close_sends_what_is_pending_first() -> None:
+@in_event_loop
+async def test_close_sends_what_is_pending_first() -> None:
     inner = RecordingTransport()
     transport = CoalescingTransport(inner, asyncio.get_running_loop())
     transport.write(b"last words")
@@ -61,11 +66,8 @@ async def _test_close_sends_what_is_pending_first() -> None:
     assert inner.sent == [b"last words"]
 
 
-def test_nothing_is_written_to_a_transport_already_closing() -> None:
-    asyncio.run(_test_nothing_is_written_to_a_transport_already_closing())
-
-
-async def _test_nothing_is_written_to_a_transport_already_closing() -> None:
+@in_event_loop
+async def test_nothing_is_written_to_a_transport_already_closing() -> None:
     inner = RecordingTransport()
     transport = CoalescingTransport(inner, asyncio.get_running_loop())
     transport.write(b"too late")
@@ -74,22 +76,16 @@ async def _test_nothing_is_written_to_a_transport_already_closing() -> None:
     assert inner.sent == []
 
 
-def test_everything_else_is_the_wrapped_transport() -> None:
-    asyncio.run(_test_everything_else_is_the_wrapped_transport())
-
-
-async def _test_everything_else_is_the_wrapped_transport() -> None:
+@in_event_loop
+async def test_everything_else_is_the_wrapped_transport() -> None:
     inner = RecordingTransport()
     transport = CoalescingTransport(inner, asyncio.get_running_loop())
     assert transport.get_extra_info("peername") == ("127.0.0.1", 5)
     assert transport.is_closing() is False
 
 
-def test_a_buffer_reused_by_the_caller_is_sent_as_it_was_written() -> None:
-    asyncio.run(_test_a_buffer_reused_by_the_caller_is_sent_as_it_was_written())
-
-
-async def _test_a_buffer_reused_by_the_caller_is_sent_as_it_was_written() -> None:
+@in_event_loop
+async def test_a_buffer_reused_by_the_caller_is_sent_as_it_was_written() -> None:
     inner = RecordingTransport()
     transport = CoalescingTransport(inner, asyncio.get_running_loop())
     buffer = bytearray(b"first")
