@@ -22,6 +22,7 @@ import os
 import resource
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -29,12 +30,14 @@ import time
 from pathlib import Path
 
 import httpx
+import jwt
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from service.launcher import ServiceProcess  # noqa: E402
+from service_prototype import SCHEMA  # noqa: E402  (this directory is on the path when run as a script)
 
 TARGET_RPS = 8000
 # The issue calibrated its target on this machine with a minimal prototype of the same shape:
@@ -113,11 +116,6 @@ class AsgiServer:
 
 def prototype_server(work: Path, workers: int, users: int, todos_per_user: int) -> tuple[AsgiServer, list[dict]]:
     """benchmarks/service_prototype.py with its own table seeded like the service's, and tokens."""
-    import jwt
-    import sqlite3
-
-    from service_prototype import SCHEMA
-
     key = os.urandom(32).hex()
     db = work / "prototype.db"
     conn = sqlite3.connect(db)
