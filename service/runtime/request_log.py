@@ -1,7 +1,9 @@
 """One JSON log line per request, in the manual's format, written efficiently.
 
 Lines are buffered in memory and appended with one `write` per flush (the runtime
-flushes every ~0.2 s and at shutdown). The file is opened O_APPEND, so the worker
+flushes every ~0.2 s and at shutdown). The buffer is one bytearray, not a list of
+lines: keeping ~1,000 line objects alive between flushes cost ~4 us per line (allocator
+and cache misses), more than formatting it. The file is opened O_APPEND, so the worker
 processes of an instance can share it: each flush lands whole, never interleaved
 mid-line with another worker's.
 """
@@ -52,8 +54,7 @@ class RequestLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.service = service
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
+        self._pending = bytearray()
         self._clock = _Clock()
         self._lock = threading.Lock()  # flush may run from a thread at shutdown
 
@@ -81,18 +82,16 @@ class RequestLog:
             },
             "metadata": metadata,
         }, option=orjson.OPT_APPEND_NEWLINE)
-        self._pending.append(line)
-        self._pending_bytes += len(line)
-        if self._pending_bytes >= _FLUSH_AT_BYTES:
+        pending = self._pending
+        pending.extend(line)
+        if len(pending) >= _FLUSH_AT_BYTES:
             self.flush()
 
     def flush(self) -> None:
         with self._lock:
             if not self._pending:
                 return
-            data = b"".join(self._pending)
-            self._pending = []
-            self._pending_bytes = 0
+            data, self._pending = self._pending, bytearray()
             view = memoryview(data)
             while view:
                 written = os.write(self._fd, view)
