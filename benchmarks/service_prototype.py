@@ -38,7 +38,7 @@ def _open() -> sqlite3.Connection:
         _db = sqlite3.connect(os.environ["PROTO_DB"], isolation_level=None, check_same_thread=False)
         _db.execute("PRAGMA journal_mode=WAL")
         _db.execute("PRAGMA synchronous=NORMAL")
-        _log = open(os.environ["PROTO_LOG"], "ab", buffering=256 * 1024)  # noqa: SIM115 - lives with the worker
+        _log = open(os.environ["PROTO_LOG"], "ab", buffering=256 * 1024)
     return _db
 
 
@@ -47,7 +47,7 @@ def _item(row: tuple) -> dict:
             "created_at": row[5], "updated_at": row[6]}
 
 
-async def app(scope, receive, send):  # noqa: ANN001, ANN201 - a bare ASGI callable
+async def app(scope, receive, send):
     global _counter
     if scope["type"] == "lifespan":
         while True:

@@ -9,8 +9,8 @@ ledger knows that no list page showed: a list cannot vouch for an absence
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from pydantic import ValidationError
@@ -18,7 +18,13 @@ from pydantic import ValidationError
 from loadtests.records import LedgerRecord
 from scenarios.errors import TargetError
 from scenarios.journal import LedgerSummary
-from verify.integrity import Observation, ObservedItem, ReadStatus, check_integrity, ledger_ids
+from verify.integrity import (
+    Observation,
+    ObservedItem,
+    ReadStatus,
+    check_integrity,
+    ledger_ids,
+)
 
 _RETRYABLE = {429, 500, 502, 503, 504}
 READ_PARALLELISM = 8
