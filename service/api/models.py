@@ -15,7 +15,7 @@ from service.store.base import Priority
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 USERNAME_PATTERN = r"^[A-Za-z0-9_.@+-]{3,64}$"
-_ID = re.compile(ID_PATTERN)
+ID_RE = re.compile(ID_PATTERN)
 M = TypeVar("M", bound=BaseModel)
 MAX_TITLE = 200
 
@@ -153,4 +153,4 @@ def _as_api_error(exc: ValidationError) -> ApiError:
 
 
 def valid_id(value: str) -> bool:
-    return _ID.match(value) is not None
+    return ID_RE.match(value) is not None

@@ -93,6 +93,9 @@ class Match(NamedTuple):
     allowed: tuple[str, ...] = ()
 
 
+_new_tuple = tuple.__new__  # Match(...) would run the NamedTuple's Python-level __new__
+
+
 class Router:
     """Static resources by dict lookup; templated ones (`{name}` = one path segment) segment by segment."""
 
@@ -106,13 +109,24 @@ class Router:
         # Templated resources: (literal prefix up to the first parameter, the rest of the template's
         # segments, routes by method). A parameter is one non-empty segment.
         self._templated: list[tuple[str, list[str], dict[str, Route]]] = []
+        # Literal path + one trailing parameter (e.g. /todos/{id}), by that literal parent path:
+        # one dict lookup for the most requested resource. Literal segments win over parameters,
+        # as in API Gateway, so these go before the general templates.
+        self._last_param: dict[str, tuple[str, dict[str, Route]]] = {}
         for resource, by_method in templated.items():
             prefix, _, rest = resource.partition("{")
             self._templated.append((prefix, ("{" + rest).split("/"), by_method))
+            if prefix.endswith("/") and rest.count("{") == 0 and rest.endswith("}") and "/" not in rest:
+                self._last_param[prefix[:-1]] = (rest[:-1], by_method)
 
     def match(self, method: str, path: str) -> Match:
         by_method = self._static.get(path)
         params: dict[str, str] | None = None
+        if by_method is None:
+            parent, _, last = path.rpartition("/")
+            trailing = self._last_param.get(parent)
+            if trailing is not None and last:
+                by_method, params = trailing[1], {trailing[0]: last}
         if by_method is None:
             for prefix, template, candidate in self._templated:
                 if path.startswith(prefix):
@@ -140,4 +154,4 @@ class Router:
         route = by_method.get(method)
         if route is None:
             return Match(None, None, tuple(sorted(by_method)))
-        return Match(route, params)
+        return _new_tuple(Match, (route, params, ()))

@@ -13,6 +13,20 @@ from service.runtime.function import Event
 STAGE = "prod"
 
 
+def parse_query(raw: bytes) -> dict[str, str]:
+    """`queryStringParameters`: decoded values, the last one of a repeated name."""
+    text = raw.decode("latin-1")
+    if "%" in text or "+" in text:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    # Nothing to decode (e.g. ?limit=20): parse_qsl's generality would cost more than the request's routing.
+    query = {}
+    for part in text.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            query[name] = value
+    return query
+
+
 def build_event(
     *,
     route: Route,
@@ -25,7 +39,7 @@ def build_event(
     source_ip: str,
     claims: dict[str, Any] | None,
 ) -> Event:
-    query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)) if query_string else None
+    query = parse_query(query_string) if query_string else None
     text: str | None = None
     is_base64 = False
     if body:
