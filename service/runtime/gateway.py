@@ -252,9 +252,14 @@ class Gateway:
             payload = base64.b64decode(body)
         else:
             payload = body.encode() if isinstance(body, str) else bytes(body)
-        raw_headers = [(b"x-amzn-requestid", request_id.encode())]
         headers = response.get("headers")
-        if headers is JSON_HEADERS:  # the common case, encoded once
+        if headers is JSON_HEADERS and status != 204 and status != 304:  # the common case, in one go
+            return ({"type": "http.response.start", "status": status, "headers": [
+                        (b"x-amzn-requestid", request_id.encode()), _JSON_CONTENT_TYPE,
+                        (b"content-length", b"%d" % len(payload))]},
+                    {"type": "http.response.body", "body": payload})
+        raw_headers = [(b"x-amzn-requestid", request_id.encode())]
+        if headers is JSON_HEADERS:
             raw_headers.append(_JSON_CONTENT_TYPE)
         elif headers:
             for name, value in headers.items():

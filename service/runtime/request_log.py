@@ -21,6 +21,7 @@ from service.runtime.function import ErrorDetail
 
 SERVICE = "todo-api"
 _FLUSH_AT_BYTES = 256 * 1024
+_MILLIS = [f".{millis:03d}Z" for millis in range(1000)]  # a busy worker is in a new ms every few lines
 
 
 class _Clock:
@@ -44,7 +45,7 @@ class _Clock:
             self._second = second
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         self._ms = ms
-        self._text = f"{self._prefix}.{millis:03d}Z"
+        self._text = self._prefix + _MILLIS[millis]
         return self._text
 
 
