@@ -6,6 +6,12 @@ twice. Here the connection's writes are held until the end of the event-loop ite
 go out together, which cuts the kernel work of both ends by about a third on loopback
 (benchmarks/service_bench.py: bare hello-world 17k -> 22k RPS on this machine).
 
+It also keeps one keep-alive timer per connection instead of one per response. uvicorn arms
+a timer after every response and cancels it when the next request arrives: a timer made and
+dropped per request, ~4 % of a bare hello-world's instructions (cachegrind). Here a response
+only notes the time; the connection's one timer, when it fires, closes the connection if it
+has been idle for `timeout_keep_alive` since, or sleeps again until it would have.
+
 Use it as uvicorn's `http` setting: `uvicorn.Config(app, http=SingleWriteHttpToolsProtocol)`,
 or `--http service.runtime.http_protocol:SingleWriteHttpToolsProtocol` on the command line.
 """
@@ -73,4 +79,40 @@ class CoalescingTransport:
 
 class SingleWriteHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._idle_since = 0.0
+        # The scope of the request whose answer started the idle time. uvicorn makes a new scope
+        # as soon as the next request's first bytes arrive: a different one means busy.
+        self._idle_scope: object = None
+        self._idle_timer: asyncio.TimerHandle | None = None
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+
+    def on_response_complete(self) -> None:
+        # uvicorn's, except that the keep-alive timer is armed once, not per response.
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle_since = self.loop.time()
+        self._idle_scope = self.scope
+        if self._idle_timer is None:
+            self._idle_timer = self.loop.call_at(self._idle_since + self.timeout_keep_alive, self._check_idle)
+
+    def _check_idle(self) -> None:
+        self._idle_timer = None
+        if self.scope is not self._idle_scope or self.transport.is_closing():
+            return  # busy (re-armed when its response completes), or already going away
+        deadline = self._idle_since + self.timeout_keep_alive
+        if self.loop.time() >= deadline:
+            self.timeout_keep_alive_handler()
+        else:
+            self._idle_timer = self.loop.call_at(deadline, self._check_idle)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        super().connection_lost(exc)

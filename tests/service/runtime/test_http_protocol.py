@@ -93,3 +93,84 @@ async def test_a_buffer_reused_by_the_caller_is_sent_as_it_was_written() -> None
     buffer[:] = b"XXXXX"
     await asyncio.sleep(0)
     assert inner.sent == [b"first"]
+
+
+# ---- keep-alive: one timer per connection -------------------------------------------------
+
+
+async def _hello(scope: dict, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _connect(timeout_keep_alive: float) -> tuple[Any, RecordingTransport]:
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from service.runtime.http_protocol import SingleWriteHttpToolsProtocol
+
+    config = uvicorn.Config(_hello, http="httptools", loop="none", lifespan="off", log_level="warning",
+                            timeout_keep_alive=timeout_keep_alive)  # type: ignore[arg-type]
+    config.load()
+    protocol = SingleWriteHttpToolsProtocol(config=config, server_state=ServerState(), app_state={})
+    transport = RecordingTransport()
+    protocol.connection_made(transport)
+    return protocol, transport
+
+
+async def _request(protocol: Any, transport: RecordingTransport) -> None:
+    answered = len(transport.sent)
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    for _ in range(100):
+        await asyncio.sleep(0)
+        if len(transport.sent) > answered:
+            return
+    raise AssertionError("no response")
+
+
+@in_event_loop
+async def test_an_idle_keep_alive_connection_is_closed_after_the_timeout() -> None:
+    protocol, transport = _connect(timeout_keep_alive=0.2)
+    await _request(protocol, transport)
+    assert transport.sent[-1].startswith(b"HTTP/1.1 200")
+    await asyncio.sleep(0.1)
+    assert not transport.closed
+    await asyncio.sleep(0.3)
+    assert transport.closed
+
+
+@in_event_loop
+async def test_requests_within_the_timeout_keep_the_connection_open() -> None:
+    protocol, transport = _connect(timeout_keep_alive=0.2)
+    for _ in range(6):  # 0.6 s of traffic, never 0.2 s idle: the timer keeps moving its deadline
+        await _request(protocol, transport)
+        await asyncio.sleep(0.1)
+        assert not transport.closed
+    await asyncio.sleep(0.35)
+    assert transport.closed
+
+
+@in_event_loop
+async def test_a_lost_connection_leaves_no_timer() -> None:
+    protocol, transport = _connect(timeout_keep_alive=0.2)
+    await _request(protocol, transport)
+    assert protocol._idle_timer is not None
+    protocol.connection_lost(None)
+    assert protocol._idle_timer is None
+
+
+@in_event_loop
+async def test_a_request_being_received_is_not_cut_off_by_the_idle_timer() -> None:
+    protocol, transport = _connect(timeout_keep_alive=0.2)
+    await _request(protocol, transport)
+    await asyncio.sleep(0.1)
+    protocol.data_received(b"GET / HTTP/1.1\r\nHo")  # the next request, half of it
+    await asyncio.sleep(0.3)
+    assert not transport.closed  # as uvicorn: any data since the last answer disarms the timeout
+    answered = len(transport.sent)
+    protocol.data_received(b"st: x\r\n\r\n")
+    for _ in range(100):
+        await asyncio.sleep(0)
+    assert len(transport.sent) == answered + 1
+    await asyncio.sleep(0.35)
+    assert transport.closed
