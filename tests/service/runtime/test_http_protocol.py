@@ -128,31 +128,44 @@ async def _request(protocol: Any, transport: RecordingTransport) -> None:
     raise AssertionError("no response")
 
 
+async def _closed_within(transport: RecordingTransport, seconds: float) -> bool:
+    for _ in range(int(seconds / 0.01)):
+        if transport.closed:
+            return True
+        await asyncio.sleep(0.01)
+    return transport.closed
+
+
+# Timeouts are long next to the gaps between requests, so a slow machine cannot make them flaky;
+# waits for the close are bounded polls.
+
+
 @in_event_loop
 async def test_an_idle_keep_alive_connection_is_closed_after_the_timeout() -> None:
-    protocol, transport = _connect(timeout_keep_alive=0.2)
+    loop = asyncio.get_running_loop()
+    protocol, transport = _connect(timeout_keep_alive=0.5)
     await _request(protocol, transport)
+    answered_at = loop.time()
     assert transport.sent[-1].startswith(b"HTTP/1.1 200")
-    await asyncio.sleep(0.1)
-    assert not transport.closed
-    await asyncio.sleep(0.3)
-    assert transport.closed
+    assert await _closed_within(transport, 5.0)
+    assert loop.time() - answered_at >= 0.45  # not before the timeout (less a loop turn)
 
 
 @in_event_loop
 async def test_requests_within_the_timeout_keep_the_connection_open() -> None:
-    protocol, transport = _connect(timeout_keep_alive=0.2)
-    for _ in range(6):  # 0.6 s of traffic, never 0.2 s idle: the timer keeps moving its deadline
+    loop = asyncio.get_running_loop()
+    protocol, transport = _connect(timeout_keep_alive=0.5)
+    began = loop.time()
+    while loop.time() - began < 1.2:  # more than twice the timeout, never idle for long
         await _request(protocol, transport)
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.02)
         assert not transport.closed
-    await asyncio.sleep(0.35)
-    assert transport.closed
+    assert await _closed_within(transport, 5.0)
 
 
 @in_event_loop
 async def test_a_lost_connection_leaves_no_timer() -> None:
-    protocol, transport = _connect(timeout_keep_alive=0.2)
+    protocol, transport = _connect(timeout_keep_alive=0.5)
     await _request(protocol, transport)
     assert protocol._idle_timer is not None
     protocol.connection_lost(None)
@@ -161,16 +174,14 @@ async def test_a_lost_connection_leaves_no_timer() -> None:
 
 @in_event_loop
 async def test_a_request_being_received_is_not_cut_off_by_the_idle_timer() -> None:
-    protocol, transport = _connect(timeout_keep_alive=0.2)
+    protocol, transport = _connect(timeout_keep_alive=0.3)
     await _request(protocol, transport)
-    await asyncio.sleep(0.1)
     protocol.data_received(b"GET / HTTP/1.1\r\nHo")  # the next request, half of it
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.9)  # three timeouts
     assert not transport.closed  # as uvicorn: any data since the last answer disarms the timeout
     answered = len(transport.sent)
     protocol.data_received(b"st: x\r\n\r\n")
     for _ in range(100):
         await asyncio.sleep(0)
     assert len(transport.sent) == answered + 1
-    await asyncio.sleep(0.35)
-    assert transport.closed
+    assert await _closed_within(transport, 5.0)
