@@ -19,8 +19,8 @@ class JwtAuthorizer:
         self.tokens = tokens
         self.revocations = revocations
         # Claims by the exact Authorization header that carried them: a client sends the same
-        # header on every request, so a hit skips parsing it. Expiry and revocation are still
-        # checked on every request.
+        # header on every request, so a hit skips parsing it, HMAC and JSON. Expiry and
+        # revocation are still checked on every request.
         self._by_header: dict[str, Claims] = {}
 
     def authorize(self, authorization: str | None) -> Claims:

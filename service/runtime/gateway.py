@@ -252,14 +252,9 @@ class Gateway:
             payload = base64.b64decode(body)
         else:
             payload = body.encode() if isinstance(body, str) else bytes(body)
-        headers = response.get("headers")
-        if headers is JSON_HEADERS and status != 204 and status != 304:  # the common case, in one go
-            return ({"type": "http.response.start", "status": status, "headers": [
-                        (b"x-amzn-requestid", request_id.encode()), _JSON_CONTENT_TYPE,
-                        (b"content-length", b"%d" % len(payload))]},
-                    {"type": "http.response.body", "body": payload})
         raw_headers = [(b"x-amzn-requestid", request_id.encode())]
-        if headers is JSON_HEADERS:
+        headers = response.get("headers")
+        if headers is JSON_HEADERS:  # the common case, encoded once
             raw_headers.append(_JSON_CONTENT_TYPE)
         elif headers:
             for name, value in headers.items():
@@ -268,6 +263,6 @@ class Gateway:
         if status == 204 or status == 304:
             payload = b""
         else:
-            raw_headers.append((b"content-length", str(len(payload)).encode()))
+            raw_headers.append((b"content-length", b"%d" % len(payload)))
         return ({"type": "http.response.start", "status": status, "headers": raw_headers},
                 {"type": "http.response.body", "body": payload})

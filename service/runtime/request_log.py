@@ -3,9 +3,9 @@
 Lines are buffered in memory and appended with one `write` per flush (the runtime
 flushes every ~0.2 s and at shutdown). The buffer is one bytearray, not a list of
 lines: in a microbenchmark, keeping ~1,000 line objects alive between flushes cost ~4 us
-per line (allocator and cache misses), more than formatting it. The file is opened O_APPEND, so the worker
-processes of an instance can share it: each flush lands whole, never interleaved
-mid-line with another worker's.
+per line (allocator and cache misses), more than formatting it. The file is opened
+O_APPEND, so the worker processes of an instance can share it: each flush lands whole,
+never interleaved mid-line with another worker's.
 """
 
 from __future__ import annotations
