@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from scenarios.errors import HarnessError, InvalidInputError
+from service.errors import ServiceSettingsError, run_entry
 from service.settings import DEFAULT_DATA_DIR, ServiceSettings
 from service.store import StoreKind
 
@@ -52,7 +52,7 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
         problems = "; ".join(
             f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors()
         )
-        raise InvalidInputError(f"serve: {problems}") from None
+        raise ServiceSettingsError(f"serve: {problems}") from None
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -75,7 +75,7 @@ def serve_deployment(settings: ServiceSettings, regions: int, health_interval_s:
                      failure_threshold: int = 3) -> int:
     """The supervisor: region(s), replication and edge (2 regions), and the control API."""
     if not (0 < health_interval_s <= 300) or not (1 <= failure_threshold <= 10):
-        raise InvalidInputError("serve: --health-interval must be within (0, 300] s and --failure-threshold 1..10")
+        raise ServiceSettingsError("serve: --health-interval must be within (0, 300] s and --failure-threshold 1..10")
     from service.regions.layout import DeploymentReady
     from service.regions.supervisor import Supervisor
 
@@ -97,12 +97,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--debug", action="store_true")
     add_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except HarnessError as exc:
-        if args.debug:
-            raise
-        print(f"hanbit-drill: {exc}", file=sys.stderr)
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
-        return 130
+    return run_entry(lambda: args.func(args), name="hanbit-drill serve", debug=args.debug)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from scenarios.errors import TargetError
+from service.errors import ServiceError, ServiceStartError
 from service.regions.layout import DeploymentReady, Layout
 from service.server import ReadyInfo
 from service.settings import ENV_VAR, ServiceSettings
@@ -65,7 +65,7 @@ class ServiceProcess:
         if self.ready is not None:
             return self.ready.url  # the public URL: the edge with two regions
         if self.info is None:
-            raise TargetError("the service is not running")
+            raise ServiceError("the service is not running")
         return self.info.url
 
     @property
@@ -95,7 +95,7 @@ class ServiceProcess:
             code = self._proc.poll()
             if code is not None:
                 self._close_output()
-                raise TargetError(f"the service exited with code {code} before it was ready:\n{self._tail()}")
+                raise ServiceStartError(f"the service exited with code {code} before it was ready:\n{self._tail()}")
             if self.regions is not None:
                 ready = DeploymentReady.read(deployment.root)
                 if ready is not None and ready.pid == self._proc.pid:
@@ -110,7 +110,7 @@ class ServiceProcess:
                     return info.url
             time.sleep(0.05)
         self.stop()
-        raise TargetError(f"the service was not ready within {timeout_s:.0f} s:\n{self._tail()}")
+        raise ServiceStartError(f"the service was not ready within {timeout_s:.0f} s:\n{self._tail()}")
 
     def stop(self, timeout_s: float = 15.0) -> int | None:
         """Stop gracefully (SIGTERM), or kill the process group after `timeout_s`. Returns the exit code."""

@@ -22,7 +22,7 @@ import uvicorn
 from pydantic import BaseModel
 from uvicorn.supervisors.multiprocess import Multiprocess
 
-from scenarios.errors import TargetError
+from service.errors import ServiceError, ServiceStartError
 from service.identity import UserDirectory, load_or_create_key
 from service.runtime.http_protocol import SingleWriteHttpToolsProtocol
 from service.settings import ENV_VAR, HOST, ServiceSettings
@@ -80,10 +80,10 @@ def _ensure_dynamodb_table(settings: ServiceSettings) -> None:
         client.describe_table(TableName=settings.table_name)
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise TargetError(f"DynamoDB table {settings.table_name}: {exc}") from exc
+            raise ServiceError(f"DynamoDB table {settings.table_name}: {exc}") from exc
         create_table(client, settings.table_name)
     except BotoCoreError as exc:
-        raise TargetError(f"DynamoDB in {settings.region} is not reachable: {exc}") from exc
+        raise ServiceError(f"DynamoDB in {settings.region} is not reachable: {exc}") from exc
     finally:
         client.close()
 
@@ -95,7 +95,7 @@ def bind_socket(port: int) -> socket.socket:
         sock.bind((HOST, port))
     except OSError as exc:
         sock.close()
-        raise TargetError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from exc
+        raise ServiceError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from exc
     # Listen now: a worker announces itself from its lifespan startup, a moment before uvicorn
     # starts accepting; connections made in between wait in the backlog instead of being refused.
     sock.listen(BACKLOG)
@@ -123,7 +123,7 @@ class ServiceServer:
         self._ready = threading.Event()
 
     def run(self, on_ready: Callable[[ReadyInfo], None] | None = None) -> None:
-        """Serve until SIGINT/SIGTERM. Raises TargetError if the workers never got ready."""
+        """Serve until SIGINT/SIGTERM. Raises ServiceStartError if the workers never got ready."""
         prepare_data_dir(self.settings)
         sock = bind_socket(self.settings.port)
         settings = self.settings.model_copy(update={"port": sock.getsockname()[1]})
@@ -155,7 +155,7 @@ class ServiceServer:
             settings.ready_file.unlink(missing_ok=True)
             sock.close()
         if not self._ready.is_set():
-            raise TargetError(f"the service workers did not start; see the output above and {settings.log_file}")
+            raise ServiceStartError(f"the service workers did not start; see the output above and {settings.log_file}")
 
     def _await_workers(
         self, settings: ServiceSettings, supervisor: Multiprocess, on_ready: Callable[[ReadyInfo], None] | None

@@ -17,7 +17,7 @@ DEFAULT_DATA_DIR = Path(".hanbit/data")
 class ServiceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    data_dir: Path = DEFAULT_DATA_DIR
+    data_dir: Path = Field(DEFAULT_DATA_DIR, validate_default=True)
     port: int = Field(8080, ge=0, le=65535, description="0 = pick a free port")
     workers: int = Field(2, ge=1, le=16)
     region: str = Field("ap-northeast-2", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
@@ -34,6 +34,13 @@ class ServiceSettings(BaseModel):
     signin_lockout_s: float = Field(60.0, gt=0)
     keep_alive_s: int = Field(75, ge=1, description="idle keep-alive connections are closed after this")
     dynamodb_endpoint_url: str | None = None
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # Worker and region processes get these settings through the environment: a relative path
+        # would mean whatever their working directory is.
+        return Path(os.path.abspath(os.path.expanduser(value)))
 
     @field_validator("table_name")
     @classmethod

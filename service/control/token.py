@@ -7,7 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
-from scenarios.errors import TargetError
+from service.errors import ServiceError
 
 TOKEN_FILE = "admin.token"
 
@@ -37,7 +37,7 @@ class AdminToken:
             finally:
                 tmp.unlink()
         if path.stat().st_mode & 0o077:
-            raise TargetError(f"{path} is readable by others; it must be mode 0600 (chmod 600, or delete it)")
+            raise ServiceError(f"{path} is readable by others; it must be mode 0600 (chmod 600, or delete it)")
         return cls(path.read_text().strip())
 
     def accepts(self, authorization: str | None) -> bool:

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import psutil
 
-from scenarios.errors import TargetError
 from service.control.state import RegionStatus
+from service.errors import ServiceStartError
 
 READY_PATH = "/openapi.json"
 
 
-class RegionStartError(TargetError):
+class RegionStartError(ServiceStartError):
     """A region's server did not come up (the message carries its last output)."""
 
 

@@ -12,18 +12,11 @@ from service.control.worker_control import CONTROL_STATE_ENV  # noqa: F401  (the
 
 
 def main() -> int:
-    from scenarios.errors import HarnessError
+    from service.errors import run_entry
     from service.server import ServiceServer
     from service.settings import ServiceSettings
 
-    try:
-        ServiceServer(ServiceSettings.from_env()).run()
-    except HarnessError as exc:
-        print(f"hanbit-drill: region server: {exc}", file=sys.stderr)
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
-        return 130
-    return 0
+    return run_entry(lambda: ServiceServer(ServiceSettings.from_env()).run(), name="hanbit-drill: region server")
 
 
 if __name__ == "__main__":

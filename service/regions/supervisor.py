@@ -23,14 +23,20 @@ from pathlib import Path
 
 import uvicorn
 
-from scenarios.errors import InvalidInputError, TargetError
 from service.control.api import ControlApi
 from service.control.changelog import ChangeLog
 from service.control.context import ControlContext, RegionFiles
-from service.control.state import PRIMARY, SECONDARY, ControlState, RegionStatus, initial_state
+from service.control.state import (
+    PRIMARY,
+    SECONDARY,
+    ControlState,
+    RegionStatus,
+    initial_state,
+)
 from service.control.store import StateStore
 from service.control.token import AdminToken
 from service.control.watcher import StateWatcher
+from service.errors import ServiceError, ServiceSettingsError
 from service.identity import UserDirectory, load_or_create_key
 from service.regions.health import HealthChecker
 from service.regions.layout import DeploymentReady, Layout
@@ -56,7 +62,7 @@ def listen(port: int) -> socket.socket:
         sock.bind((HOST, port))
     except OSError as exc:
         sock.close()
-        raise TargetError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from exc
+        raise ServiceError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from exc
     sock.listen(4096)
     return sock
 
@@ -70,7 +76,7 @@ class Supervisor:
         if regions not in (1, 2):
             raise ValueError("regions must be 1 or 2")
         if settings.store is not StoreKind.SQLITE:
-            raise InvalidInputError("the control plane's table operations need the sqlite store "
+            raise ServiceSettingsError("the control plane's table operations need the sqlite store "
                                     "(serve --no-control runs the service alone on DynamoDB)")
         self.layout = Layout(Path(settings.data_dir).resolve())
         self.port = settings.port

@@ -14,7 +14,7 @@ import httpx
 import psutil
 import pytest
 
-from scenarios.errors import TargetError
+from service.errors import ServiceError
 from service.launcher import ServiceProcess
 from service.server import ReadyInfo
 
@@ -121,7 +121,7 @@ def test_port_in_use_is_a_clear_error(tmp_path) -> None:
         blocker.listen()
         port = blocker.getsockname()[1]
         svc = ServiceProcess(tmp_path / "data", port=port, workers=1)
-        with pytest.raises(TargetError, match=f"cannot listen on 127.0.0.1:{port}"):
+        with pytest.raises(ServiceError, match=f"cannot listen on 127.0.0.1:{port}"):
             svc.start()
 
 

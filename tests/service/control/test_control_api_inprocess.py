@@ -142,9 +142,9 @@ def test_edge_switch_and_automatic(api):
 
 
 def test_a_token_file_others_can_read_is_refused(tmp_path):
-    from scenarios.errors import TargetError
+    from service.errors import ServiceError
 
     (tmp_path / "admin.token").write_text("x" * 40)
     os.chmod(tmp_path / "admin.token", 0o644)
-    with pytest.raises(TargetError, match="0600"):
+    with pytest.raises(ServiceError, match="0600"):
         AdminToken.load_or_create(tmp_path)
