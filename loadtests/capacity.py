@@ -212,7 +212,7 @@ class CapacitySearch:
                  on_step: Callable[[StepResult], None] | None = None) -> None:
         self.target_url = target_url
         self.config = config
-        self.run_dir = Path(run_dir)
+        self.run_dir = Path(run_dir).absolute()
         self.target = target
         self._on_step = on_step
         self.series: list[SecondSample] = []  # every second seen, for the report's time chart

@@ -99,7 +99,7 @@ class LoadRunner:
             raise InvalidInputError("remote_workers must not be negative")
         self.target_url = target_url.rstrip("/")
         self.plan = plan
-        self.run_dir = Path(run_dir)
+        self.run_dir = Path(run_dir).absolute()  # handed to Locust processes that run in it
         self._on_sample = on_sample
         self._remote_workers = remote_workers
         self._master_bind = master_bind

@@ -242,7 +242,7 @@ class Soak:
                  service_pid: int | None = None) -> None:
         self.target_url = target_url
         self.config = config
-        self.run_dir = Path(run_dir)
+        self.run_dir = Path(run_dir).absolute()
         self.target = target
         self.service_pid = service_pid
         self.series: list[SecondSample] = []

@@ -9,17 +9,18 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from scenarios.errors import ExitCode, HarnessError
+from scenarios.errors import ExitCode, HarnessError, InvalidInputError, TargetError
+from service.errors import ServiceError, ServiceSettingsError
 
 COMMAND_MODULES = (
     "scenarios.commands",  # list, validate, plan
     "scenarios.drill_commands",  # run, cleanup
     "service.cli",  # serve
-    "loadtests.cli",  # load, worker
-    "verify.cli",  # history
-    "loadtests.quarterly_cli",  # capacity, soak, quarterly
+    "scenarios.load_commands",  # load, worker
+    "scenarios.report_commands",  # history, report
+    "scenarios.quarterly_commands",  # capacity, soak, quarterly
 )
 
 
@@ -43,20 +44,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage error (exit 2) or the help (exit 0)
+        return int(exc.code or 0)
     if not getattr(args, "func", None):
         parser.print_help()
         return ExitCode.INVALID_INPUT
+    return run_command(lambda: args.func(args), debug=args.debug)
+
+
+def run_command(command: Callable[[], int], *, debug: bool = False, prefix: str = "hanbit-drill") -> int:
+    """The one place where errors become messages and exit codes (every entry point goes through it)."""
     try:
-        return int(args.func(args))
+        try:
+            return int(command())
+        except ServiceError as exc:
+            raise service_error(exc) from exc
     except HarnessError as exc:
-        if args.debug:
+        if debug:
             raise
-        print(f"hanbit-drill: {exc}", file=sys.stderr)
+        print(f"{prefix}: {exc}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        print("hanbit-drill: interrupted", file=sys.stderr)
-        return 130
+        print(f"{prefix}: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+
+
+def service_error(exc: ServiceError) -> HarnessError:
+    """The bundled service's errors (it knows nothing of the harness's) as the harness reports them."""
+    if isinstance(exc, ServiceSettingsError):
+        return InvalidInputError(str(exc))
+    return TargetError(str(exc))
 
 
 if __name__ == "__main__":

@@ -13,14 +13,12 @@ from typing import TextIO
 from chaos.actions import ENGINE_ACTIONS, ActionCall
 from chaos.provider import Provider, provider_class
 from loadtests.plan import LoadModel, LoadPlan
+from scenarios.cli_options import DEFAULT_FILE, add_file, add_profile, add_target
 from scenarios.durations import format_duration as fmt
 from scenarios.errors import ExitCode
 from scenarios.loader import load_config
-from scenarios.models import DEFAULT_TARGET, Config, DrillPlan, Trigger, resolve
-
-DEFAULT_FILE = "scenarios.yaml"
-DEFAULT_PROFILE = "smoke"
-
+from scenarios.models import Config, DrillPlan, Trigger, resolve
+from scenarios.target_choice import choose_target, require_control, with_target
 
 # ---- list ---------------------------------------------------------------------------------
 
@@ -231,6 +229,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    args.file = args.file_arg or args.file
     config = load_config(args.file)  # raises ScenarioFileError listing every problem (exit 2)
     print(
         f"{args.file}: OK ({len(config.scenarios)} scenarios, {len(config.profiles)} profiles, "
@@ -242,24 +241,27 @@ def _validate(args: argparse.Namespace) -> int:
 def _plan(args: argparse.Namespace) -> int:
     # A provider that cannot be loaded yet does not stop a plan: the plan says so instead.
     config = load_config(args.file, require_providers=False)
-    plan = resolve(config, args.scenario, args.profile, args.target, allow_protected=True)
+    choice = choose_target(config, args.target, allow_protected=True)
+    require_control(choice, args.file)
+    plan = resolve(with_target(config, choice), args.scenario, args.profile, choice.name, allow_protected=True)
     print_plan(plan, sys.stdout, source=args.file)
     return ExitCode.PASSED
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     listing = subparsers.add_parser("list", help="scenarios (RTO, RPO), profiles and targets of the file")
-    listing.add_argument("--file", "-f", default=DEFAULT_FILE, help="scenario file (default: %(default)s)")
+    add_file(listing)
     listing.set_defaults(func=_list)
 
     validate = subparsers.add_parser("validate", help="check a scenario file; every problem as FILE:LINE: path: message")
-    validate.add_argument("file", nargs="?", default=DEFAULT_FILE, metavar="FILE", help="default: %(default)s")
+    validate.add_argument("file_arg", nargs="?", metavar="FILE", help=f"the scenario file (default: {DEFAULT_FILE})")
+    add_file(validate)
     validate.set_defaults(func=_validate)
 
     plan = subparsers.add_parser("plan", help="print what a drill would inject and undo, touching nothing")
     plan.add_argument("scenario", metavar="SCENARIO")
-    plan.add_argument("--file", "-f", default=DEFAULT_FILE, help="scenario file (default: %(default)s)")
-    plan.add_argument("--profile", "-p", default=DEFAULT_PROFILE, help="profile (default: %(default)s)")
-    plan.add_argument("--target", "-t", default=DEFAULT_TARGET, help="target (default: %(default)s)")
+    add_file(plan)
+    add_profile(plan)
+    add_target(plan)
     plan.set_defaults(func=_plan)
 

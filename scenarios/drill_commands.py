@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -11,15 +12,23 @@ from pathlib import Path
 from rich.console import Console
 
 from scenarios.cleanup import cleanup_runs
+from scenarios.cli_options import (
+    add_allow_protected,
+    add_file,
+    add_profile,
+    add_report_dir,
+    add_target,
+    history_dir,
+)
 from scenarios.engine import DrillEngine
 from scenarios.errors import ExitCode, HarnessError, InvalidInputError
 from scenarios.journal import Journal, RunStatus
 from scenarios.loader import load_config
 from scenarios.models import DrillPlan, resolve
 from scenarios.reporting import write_reports, write_suite_reports
+from scenarios.target_choice import choose_target, require_control, with_target
 
-DEFAULT_FILE = "scenarios.yaml"
-DEFAULT_REPORT_DIR = "runs"
+LATEST_LINK = "latest"  # runs/latest -> the newest suite directory, for `report runs/latest/<scenario>`
 
 
 class Outcome(StrEnum):
@@ -54,7 +63,10 @@ def judge(journal: Journal, error: BaseException | None) -> tuple[Outcome, ExitC
 def run_drills(
     plans: list[DrillPlan], report_dir: Path, console: Console, *, progress: bool = True
 ) -> list[DrillResult]:
+    report_dir = report_dir.absolute()  # run directories reach subprocesses and journals: never relative
     suite_dir = report_dir / time.strftime("%Y%m%d-%H%M%S")
+    suite_dir.mkdir(parents=True, exist_ok=True)
+    link_latest(report_dir, suite_dir)
     results: list[DrillResult] = []
     for plan in plans:
         run_dir = suite_dir / plan.scenario
@@ -63,7 +75,7 @@ def run_drills(
         engine.progress.enabled = progress
         journal = engine.run()
         outcome, code = judge(journal, engine.error)
-        write_reports(journal, run_dir, report_dir / "history", console)
+        write_reports(journal, run_dir, history_dir(report_dir), console)
         if isinstance(engine.error, Exception) and not isinstance(engine.error, HarnessError):
             raise engine.error  # a harness bug: faults are reverted; the CLI shows it under --debug
         results.append(DrillResult(journal, outcome, code, run_dir))
@@ -71,6 +83,18 @@ def run_drills(
             break  # Ctrl-C / SIGTERM ends the suite, not just this drill
     write_suite_reports([r.journal for r in results], suite_dir)
     return results
+
+
+def link_latest(report_dir: Path, suite_dir: Path) -> None:
+    """Point `latest` at the newest suite (relative, so a copied runs directory keeps working)."""
+    link = report_dir / LATEST_LINK
+    tmp = report_dir / f".{LATEST_LINK}.{os.getpid()}"
+    try:
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(suite_dir.name, target_is_directory=True)
+        os.replace(tmp, link)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a file system without symlinks: the dated directory is still there
 
 
 def interrupted(journal: Journal) -> bool:
@@ -83,11 +107,12 @@ def _run(args: argparse.Namespace) -> int:
     names = args.scenarios or config.suite(args.profile)
     if not names:
         raise InvalidInputError(f"profile {args.profile!r} has no scenarios to run")
+    choice = choose_target(config, args.target, allow_protected=args.allow_protected)
+    require_control(choice, args.file)
+    config = with_target(config, choice)
     # Resolve every drill first: a bad name or a protected target stops the suite before anything starts.
-    plans = [
-        resolve(config, name, args.profile, args.target, allow_protected=args.allow_protected) for name in names
-    ]
-    results = run_drills(plans, Path(args.report_dir), console, progress=not args.quiet)
+    plans = [resolve(config, name, args.profile, choice.name, allow_protected=args.allow_protected) for name in names]
+    results = run_drills(plans, args.report_dir, console, progress=not args.quiet)
     console.print()
     for result in results:
         journal = result.journal
@@ -95,28 +120,28 @@ def _run(args: argparse.Namespace) -> int:
         why = f" — {journal.reason}" if journal.reason else ""
         console.print(f"[{style}]{result.outcome.value:>16}[/] {journal.scenario}{why}")
     worst = max((r.exit_code for r in results), default=ExitCode.PASSED)
-    if any(r.journal.status is RunStatus.ABORTED and interrupted(r.journal) for r in results):
-        return 130
+    if any(interrupted(r.journal) for r in results):
+        return ExitCode.INTERRUPTED
     return int(worst)
 
 
 def _cleanup(args: argparse.Namespace) -> int:
     console = Console()
-    report = cleanup_runs(Path(args.report_dir), console)
+    report = cleanup_runs(args.report_dir, console)
     return int(ExitCode.PASSED if report.clean else ExitCode.TARGET_ERROR)
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser("run", help="run drills (no scenario: the profile's suite, the three recovery drills)")
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO")
-    run.add_argument("--file", "-f", default=DEFAULT_FILE, help="scenario file (default: %(default)s)")
-    run.add_argument("--profile", "-p", default="smoke", help="profile (default: %(default)s)")
-    run.add_argument("--target", "-t", default="local", help="target (default: %(default)s)")
-    run.add_argument("--report-dir", default=DEFAULT_REPORT_DIR, help="where runs are written (default: %(default)s)")
-    run.add_argument("--allow-protected", action="store_true", help="allow a target marked protected")
+    add_file(run)
+    add_profile(run)
+    add_target(run)
+    add_report_dir(run)
+    add_allow_protected(run)
     run.add_argument("--quiet", "-q", action="store_true", help="no live progress")
     run.set_defaults(func=_run)
 
     cleanup = subparsers.add_parser("cleanup", help="revert faults and stop services a killed run left behind")
-    cleanup.add_argument("--report-dir", default=DEFAULT_REPORT_DIR, help="where runs are written (default: %(default)s)")
+    add_report_dir(cleanup)
     cleanup.set_defaults(func=_cleanup)

@@ -48,6 +48,7 @@ class DrillEngine:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.plan = plan
+        run_dir = Path(run_dir).absolute()  # the journal records paths that `cleanup` uses from anywhere
         self.run_dir = run_dir
         self.journal_path = run_dir / "journal.json"
         self.load_factory = load_factory

@@ -2,7 +2,7 @@
 
 Every failure the user should see as a message (not a traceback) derives from
 HarnessError and carries the exit code the CLI maps it to, in one place
-(`scenarios.cli`): 1 a check failed, 2 invalid input, 3 target/provider error.
+(`scenarios.cli`): 1 a check failed, 2 invalid input, 3 target/provider error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     CHECK_FAILED = 1
     INVALID_INPUT = 2
     TARGET_ERROR = 3
+    INTERRUPTED = 130  # Ctrl-C / SIGTERM: the shell's 128 + SIGINT
 
 
 class HarnessError(Exception):

@@ -7,6 +7,7 @@ Nothing here touches a target: the only I/O is reading the file (and importing p
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,20 @@ def load_config(path: str | Path, *, require_providers: bool = True) -> Config:
         raise InvalidInputError(f"{filename}: no such scenario file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"{filename}: cannot read the scenario file: {exc}") from None
-    return parse_config(text, filename, require_providers=require_providers)
+    config = parse_config(text, filename, require_providers=require_providers)
+    return anchor_paths(config, Path(path).absolute().parent)
+
+
+def anchor_paths(config: Config, base: Path) -> Config:
+    """Relative paths in the file are relative to the file, not to wherever the command runs:
+    a bundled target's `data_dir` is made absolute (no I/O: the directory need not exist yet)."""
+    targets = {
+        name: target.model_copy(update={"data_dir": os.path.normpath(base / target.data_dir)})
+        if isinstance(target, BundledTarget) and target.data_dir and not os.path.isabs(target.data_dir)
+        else target
+        for name, target in config.targets.items()
+    }
+    return config.model_copy(update={"targets": targets})
 
 
 def parse_config(text: str, filename: str = "scenarios.yaml", *, require_providers: bool = True) -> Config:

@@ -42,7 +42,9 @@ class BundledSession:
             if not self.target.data_dir:
                 raise InvalidInputError("a bundled target with `url` also needs `data_dir` (it holds the admin token)")
             return
-        from service.launcher import ServiceProcess  # the service is only imported when the harness runs it
+        from service.launcher import (
+            ServiceProcess,  # the service is only imported when the harness runs it
+        )
 
         data_dir = run_dir / "service"
         self._process = ServiceProcess(
@@ -69,6 +71,24 @@ class AwsSession:
     def __init__(self, target: AwsTarget) -> None:
         self.target = target
         self.api_url = target.api_url
+        self.service_pid = None
+        self.data_dir = None
+
+    def start(self, run_dir: Path) -> None:
+        pass
+
+    def provider_runtime(self) -> dict[str, JsonValue]:
+        return {}
+
+    def close(self) -> None:
+        pass
+
+
+class EndpointSession:
+    """A bare URL: traffic only, nothing to start, stop or control."""
+
+    def __init__(self, api_url: str) -> None:
+        self.api_url = api_url
         self.service_pid = None
         self.data_dir = None
 

@@ -15,10 +15,9 @@ from pydantic import BaseModel, ValidationError
 
 from loadtests.capacity import BreakReason, CapacityResult
 from scenarios.errors import InvalidInputError
-from verify.history import DEFAULT_HISTORY_DIR, REGRESSION_RATIO, Regression
+from verify.history import REGRESSION_RATIO, Regression
 
 CAPACITY_FILE = "capacity.jsonl"
-DEFAULT_CAPACITY_HISTORY = DEFAULT_HISTORY_DIR / CAPACITY_FILE
 
 
 class CapacityRow(BaseModel):
@@ -92,7 +91,7 @@ def knee_regressions(current: CapacityRow, previous: CapacityRow, threshold: flo
 class CapacityHistory:
     """The capacity runs of one history file (JSON lines), oldest first."""
 
-    def __init__(self, path: Path | str = DEFAULT_CAPACITY_HISTORY) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
 
     def rows(self) -> list[CapacityRow]:

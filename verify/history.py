@@ -21,7 +21,6 @@ from scenarios.journal import Journal
 from verify.incident import IncidentEntry, incident_entry
 from verify.report_data import ReportData, report_data
 
-DEFAULT_HISTORY_DIR = Path("runs/history")
 HISTORY_FILE = "history.jsonl"
 INCIDENTS_MD = "incidents.md"
 INCIDENTS_JSONL = "incidents.jsonl"

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from scenarios.errors import CheckFailedError, HarnessError, InvalidInputError
-from verify.cli import add_commands
+from scenarios.report_commands import add_commands
 from verify.history import append_history
 
 

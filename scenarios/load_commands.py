@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import subprocess
-import tempfile
 import time
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -19,8 +17,17 @@ from loadtests.plan import LoadModel, LoadPlan, ShapeKind
 from loadtests.records import SecondSample
 from loadtests.runner import LoadRunner, locust_command, locust_env
 from loadtests.summary import LoadSummary
-from scenarios.durations import parse_duration
+from scenarios.cli_options import (
+    absolute_path,
+    add_allow_protected,
+    add_file,
+    add_report_dir,
+    add_target,
+    duration,
+    new_run_dir,
+)
 from scenarios.errors import InvalidInputError, TargetError
+from scenarios.target_choice import choose_target, open_session, optional_config
 
 DEFAULT_MASTER_PORT = 5557  # Locust's own default
 
@@ -36,17 +43,21 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     level = load.add_mutually_exclusive_group()
     level.add_argument("--rps", type=float, help="open model: arrivals per second")
     level.add_argument("--users", type=int, help="closed model: concurrent simulated users")
-    load.add_argument("--think-time", help="closed model: mean time between a user's requests (default 1s)")
-    load.add_argument("--duration", default=None, help="how long, e.g. 60s, 5m (default 60s)")
+    load.add_argument("--think-time", type=duration, help="closed model: mean time between a user's requests (default 1s)")
+    load.add_argument("--duration", type=duration, help="how long, e.g. 60s, 5m (default 60s)")
     load.add_argument("--shape", choices=[k.value for k in ShapeKind], help="load shape (default constant)")
-    load.add_argument("--target", help="base URL of the todo API (default: start the bundled service)")
+    add_target(load)
+    add_allow_protected(load)
+    add_file(load)
     load.add_argument("--workers", type=int, help="Locust worker processes on this machine (default 1)")
     load.add_argument("--accounts", type=int, help="size of the pre-created account pool (default 50)")
-    load.add_argument("--timeout", help="request deadline from its intended send time (default 5s)")
+    load.add_argument("--timeout", type=duration, help="request deadline from its intended send time (default 5s)")
     load.add_argument("--signin-storm", action="store_true", help="every simulated user signs in itself")
-    load.add_argument("--plan", type=Path, help="YAML/JSON file with a `load:` block (flags override it)")
-    load.add_argument("--json", type=Path, help="write the summary as JSON to this file")
-    load.add_argument("--run-dir", type=Path, help="where the stream, ledger and logs go (default: a temp dir)")
+    load.add_argument("--plan", type=absolute_path, help="YAML/JSON file with a `load:` block (flags override it)")
+    load.add_argument("--json", type=absolute_path, help="write the summary as JSON to this file")
+    add_report_dir(load, aliases=())
+    # Before the runs directory was shared: this exact directory for the stream, ledger and logs.
+    load.add_argument("--run-dir", type=absolute_path, help=argparse.SUPPRESS)
     load.add_argument("--remote-workers", type=int, default=0, help="also wait for this many `worker` processes")
     load.add_argument("--master-bind", default="127.0.0.1", help="address remote workers connect to")
     load.add_argument("--master-port", type=int, default=0, help="port for workers (default: a free one)")
@@ -64,15 +75,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     worker.set_defaults(func=run_worker)
 
 
-def _seconds(flag: str, value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise InvalidInputError(f"{flag}: {exc}") from None
-
-
 def plan_from_args(args: argparse.Namespace) -> LoadPlan:
     base: dict[str, Any] = {}
     if args.plan is not None:
@@ -84,9 +86,9 @@ def plan_from_args(args: argparse.Namespace) -> LoadPlan:
         if not isinstance(base, dict):
             raise InvalidInputError(f"--plan {args.plan}: expected a mapping (a `load:` block)")
     flags: dict[str, Any] = {
-        "duration_s": _seconds("--duration", args.duration),
-        "think_time_s": _seconds("--think-time", args.think_time),
-        "request_timeout_s": _seconds("--timeout", args.timeout),
+        "duration_s": args.duration,
+        "think_time_s": args.think_time,
+        "request_timeout_s": args.timeout,
         "workers": args.workers,
         "accounts": args.accounts,
     }
@@ -112,10 +114,14 @@ def run_load(args: argparse.Namespace) -> int:
     plan = plan_from_args(args)
     if args.remote_workers < 0:
         raise InvalidInputError("--remote-workers must not be negative")
+    config = optional_config(args.file, args.target)
+    choice = choose_target(config, args.target, allow_protected=args.allow_protected)
     console = Console(stderr=True)
     with ExitStack() as stack:
-        run_dir = args.run_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hanbit-load-")))
-        target = args.target or _start_bundled(stack, run_dir / "service", console)
+        run_dir = args.run_dir or new_run_dir(args.report_dir, "load")
+        if not choice.api_url:
+            console.print(f"starting the bundled service ({choice.name}) for the run")
+        target = stack.enter_context(open_session(choice, run_dir)).api_url
         runner = LoadRunner(
             target,
             plan,
@@ -137,18 +143,6 @@ def run_load(args: argparse.Namespace) -> int:
         if runner.late:
             console.print(f"[yellow]{runner.late} results arrived after their second was closed[/]")
     return 0
-
-
-def _start_bundled(stack: ExitStack, data_dir: Path, console: Console) -> str:
-    try:
-        from service.launcher import ServiceProcess
-    except ImportError:  # pragma: no cover - the service package is part of the project
-        raise InvalidInputError("no --target given and the bundled service is not available") from None
-    svc = ServiceProcess(data_dir, port=0, workers=2)
-    url = svc.start()
-    stack.callback(svc.stop)
-    console.print(f"started the bundled service at {url}")
-    return url
 
 
 def _describe(plan: LoadPlan) -> str:

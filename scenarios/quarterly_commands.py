@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 from pydantic import ValidationError
 from rich.console import Console
 
-from chaos.targets import Target
 from loadtests.capacity import (
     CapacityConfig,
     CapacityResult,
@@ -31,15 +28,23 @@ from loadtests.capacity import (
 )
 from loadtests.plan import LoadModel, LoadPlan
 from loadtests.soak import Soak, SoakConfig, SoakResult
+from scenarios.cli_options import (
+    absolute_path,
+    add_allow_protected,
+    add_file,
+    add_profile,
+    add_report_dir,
+    add_target,
+    duration,
+    history_dir,
+    new_run_dir,
+)
 from scenarios.errors import CheckFailedError, ExitCode, InvalidInputError
 from scenarios.loader import load_config
 from scenarios.models import Config, deep_merge
-from scenarios.target_session import TargetSession, session_for
-from verify.capacity_history import (
-    DEFAULT_CAPACITY_HISTORY,
-    CapacityComparison,
-    CapacityHistory,
-)
+from scenarios.target_choice import TargetChoice, choose_target, open_session
+from scenarios.target_session import TargetSession
+from verify.capacity_history import CAPACITY_FILE, CapacityComparison, CapacityHistory
 from verify.capacity_report import (
     QuarterlyReport,
     SeedTargets,
@@ -50,8 +55,6 @@ from verify.capacity_report import (
 from verify.history import REGRESSION_RATIO
 from verify.slo import Slo
 
-DEFAULT_FILE = "scenarios.yaml"
-DEFAULT_RUNS = Path("runs")
 QUARTERLY_PROFILE = "quarterly"
 CAPACITY_HOLD_S = 60.0  # per step at time_scale 1
 CAPACITY_STEPS = 20  # quarterly: max-rps = 2 x the seed rate, in 20 steps
@@ -99,32 +102,6 @@ def _service_pid(session: TargetSession) -> int | None:
     return None
 
 
-def pick_target(config: Config, name: str, allow_protected: bool) -> Target:
-    targets = config.all_targets()
-    if name not in targets:
-        raise InvalidInputError(f"unknown target {name!r}; the file has: {', '.join(targets)}")
-    target = targets[name]
-    if target.protected and not allow_protected:
-        raise InvalidInputError(f"target {name!r} is protected: pass --allow-protected to load it")
-    return target
-
-
-@contextmanager
-def target_session(target: Target, run_dir: Path) -> Iterator[TargetSession]:
-    session = session_for(target)
-    try:
-        session.start(run_dir)
-        yield session
-    finally:
-        session.close()
-
-
-def _run_dir(base: Path, kind: str) -> Path:
-    path = base / kind / time.strftime("%Y%m%d-%H%M%S")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def _print_step(console: Console) -> Callable[[StepResult], None]:
     def show(step: StepResult) -> None:
         verdict = "[green]met[/]" if step.met else f"[red]{step.broke_because}[/]: {'; '.join(step.reasons)}"
@@ -148,7 +125,7 @@ def run_capacity(url: str, target: str, args: argparse.Namespace, config: Capaci
     console.print(f"[bold]capacity[/] {target}: {config.mode.value} up to {config.max_rps:,.0f} RPS in steps of "
                   f"{config.step_rps:,.0f}, hold {config.hold_s:g} s (settle {config.settle:g} s)")
     result = CapacitySearch(url, config, run_dir / "capacity", target=target, on_step=_print_step(console)).run()
-    history = CapacityHistory(args.history)
+    history = CapacityHistory(_history(args))
     comparison = history.compare(result, args.threshold)
     history.append(result)
     return result, comparison
@@ -164,14 +141,22 @@ def run_soak(url: str, target: str, pid: int | None, load: LoadPlan, slo: Slo, r
 
 def _write_outputs(report: QuarterlyReport, payload: dict, args: argparse.Namespace, run_dir: Path,
                    console: Console) -> None:
-    json_path = Path(args.json) if args.json else run_dir / "result.json"
+    json_path = args.json or run_dir / "result.json"
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    html = write_html(report, Path(args.html) if args.html else run_dir / "report.html")
+    html = write_html(report, args.html or run_dir / "report.html")
     console.print(f"wrote {json_path} and {html}")
 
 
 # ---- commands -------------------------------------------------------------------------------
+
+
+def _target(config: Config, args: argparse.Namespace) -> TargetChoice:
+    return choose_target(config, args.target, allow_protected=args.allow_protected)
+
+
+def _history(args: argparse.Namespace) -> Path:
+    return args.history or history_dir(args.report_dir) / CAPACITY_FILE
 
 
 def _capacity(args: argparse.Namespace) -> int:
@@ -181,16 +166,16 @@ def _capacity(args: argparse.Namespace) -> int:
     if args.workers:
         load = load.model_copy(update={"workers": args.workers})
     search = _capacity_config(args, slo, load)  # bad arguments stop here, before a service starts
-    target = pick_target(config, args.target, args.allow_protected)
-    run_dir = _run_dir(Path(args.run_dir), "capacity")
-    with target_session(target, run_dir) as session:
-        result, comparison = run_capacity(session.api_url, args.target, args, search, run_dir, console)
-    report = QuarterlyReport(title="Capacity search", target=args.target, capacity=result, comparison=comparison)
+    choice = _target(config, args)
+    run_dir = new_run_dir(args.report_dir, "capacity")
+    with open_session(choice, run_dir) as session:
+        result, comparison = run_capacity(session.api_url, choice.name, args, search, run_dir, console)
+    report = QuarterlyReport(title="Capacity search", target=choice.name, capacity=result, comparison=comparison)
     render_console(report, console)
     payload = {**result.model_dump(mode="json"), "comparison": comparison.model_dump(mode="json")}
     _write_outputs(report, payload, args, run_dir, console)
     if comparison.regressed and args.fail_on_regression:
-        raise CheckFailedError(f"capacity regressed on {args.target}: knee {result.knee_rps} RPS")
+        raise CheckFailedError(f"capacity regressed on {choice.name}: knee {result.knee_rps} RPS")
     return ExitCode.PASSED
 
 
@@ -206,11 +191,11 @@ def _soak(args: argparse.Namespace) -> int:
     if args.workers:
         update["workers"] = args.workers
     load = _with(load, update)
-    target = pick_target(config, args.target, args.allow_protected)
-    run_dir = _run_dir(Path(args.run_dir), "soak")
-    with target_session(target, run_dir) as session:
-        result = run_soak(session.api_url, args.target, _service_pid(session), load, slo, run_dir, console)
-    report = QuarterlyReport(title="Soak", target=args.target, soak=result)
+    choice = _target(config, args)
+    run_dir = new_run_dir(args.report_dir, "soak")
+    with open_session(choice, run_dir) as session:
+        result = run_soak(session.api_url, choice.name, _service_pid(session), load, slo, run_dir, console)
+    report = QuarterlyReport(title="Soak", target=choice.name, soak=result)
     render_console(report, console)
     _write_outputs(report, result.model_dump(mode="json"), args, run_dir, console)
     return ExitCode.CHECK_FAILED if result.drifted or result.slo_violations else ExitCode.PASSED
@@ -236,13 +221,13 @@ def _quarterly(args: argparse.Namespace) -> int:
         update["workers"] = args.workers
     soak_load = _with(load, update)
     search = _capacity_config(args, slo, soak_load)
-    target = pick_target(config, args.target, args.allow_protected)
-    run_dir = _run_dir(Path(args.run_dir), "quarterly")
-    with target_session(target, run_dir) as session:
-        capacity, comparison = run_capacity(session.api_url, args.target, args, search, run_dir, console)
-        soak = None if args.skip_soak else run_soak(session.api_url, args.target, _service_pid(session), soak_load,
+    choice = _target(config, args)
+    run_dir = new_run_dir(args.report_dir, "quarterly")
+    with open_session(choice, run_dir) as session:
+        capacity, comparison = run_capacity(session.api_url, choice.name, args, search, run_dir, console)
+        soak = None if args.skip_soak else run_soak(session.api_url, choice.name, _service_pid(session), soak_load,
                                                      slo, run_dir, console)
-    report = QuarterlyReport(target=args.target, profile=args.profile, capacity=capacity, comparison=comparison,
+    report = QuarterlyReport(target=choice.name, profile=args.profile, capacity=capacity, comparison=comparison,
                              soak=soak, seed=seed_checks(capacity, soak, seed))
     render_console(report, console)
     _write_outputs(report, report.model_dump(mode="json"), args, run_dir, console)
@@ -252,13 +237,15 @@ def _quarterly(args: argparse.Namespace) -> int:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--file", "-f", default=DEFAULT_FILE, help="scenario file (default: %(default)s)")
-    parser.add_argument("--target", "-t", default="local", help="target (default: %(default)s)")
-    parser.add_argument("--allow-protected", action="store_true", help="allow a target marked protected")
+    add_file(parser)
+    add_target(parser)
+    add_allow_protected(parser)
     parser.add_argument("--workers", type=int, help="Locust worker processes (default: the file's)")
-    parser.add_argument("--json", metavar="FILE", help="write the result here (default: RUN_DIR/result.json)")
-    parser.add_argument("--html", metavar="FILE", help="write the HTML report here (default: RUN_DIR/report.html)")
-    parser.add_argument("--run-dir", default=str(DEFAULT_RUNS), help="where runs are written (default: %(default)s)")
+    parser.add_argument("--json", metavar="FILE", type=absolute_path,
+                        help="write the result here (default: RUN_DIR/result.json)")
+    parser.add_argument("--html", metavar="FILE", type=absolute_path,
+                        help="write the HTML report here (default: RUN_DIR/report.html)")
+    add_report_dir(parser)
 
 
 def _capacity_args(parser: argparse.ArgumentParser, *, required: bool) -> None:
@@ -266,11 +253,12 @@ def _capacity_args(parser: argparse.ArgumentParser, *, required: bool) -> None:
                         help="highest rate tried" + (" (default: %(default)s)" if required else " (default: 2 x rps)"))
     parser.add_argument("--step", type=float, default=None if not required else 100.0,
                         help="rate increment" + (" (default: %(default)s)" if required else " (default: max/20)"))
-    parser.add_argument("--hold", type=float, default=None if not required else CAPACITY_HOLD_S,
-                        help="seconds per step" + (" (default: %(default)s)" if required else " (default: 60 x time_scale)"))
-    parser.add_argument("--settle", type=float, help="seconds not judged at each step start (default: hold/5, 1..10)")
+    parser.add_argument("--hold", type=duration, default=None if not required else CAPACITY_HOLD_S,
+                        help="time per step, e.g. 60s" + (" (default: 60s)" if required else " (default: 60s x time_scale)"))
+    parser.add_argument("--settle", type=duration, help="time not judged at each step start (default: hold/5, 1s..10s)")
     parser.add_argument("--bisect", action="store_true", help="search by bisection instead of linear steps")
-    parser.add_argument("--history", type=Path, default=DEFAULT_CAPACITY_HISTORY, help="capacity history (default: %(default)s)")
+    parser.add_argument("--history", type=absolute_path,
+                        help="capacity history (default: REPORT_DIR/history/capacity.jsonl)")
     parser.add_argument("--threshold", type=float, default=REGRESSION_RATIO,
                         help="a knee lower by more than this share is a regression (default: %(default)s)")
 
@@ -286,16 +274,16 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     _common(soak)
     soak.add_argument("--rps", type=float, help="open model: arrivals per second (default: the file's)")
     soak.add_argument("--users", type=int, help="closed model: concurrent users")
-    soak.add_argument("--think-time", type=float, default=10.0, help="closed model: seconds between a user's requests")
-    soak.add_argument("--duration", type=float, default=3600.0, help="seconds (default: %(default)s)")
+    soak.add_argument("--think-time", type=duration, default=10.0, help="closed model: time between a user's requests (default 10s)")
+    soak.add_argument("--duration", type=duration, default=3600.0, help="how long, e.g. 1h (default 1h)")
     soak.set_defaults(func=_soak)
 
     quarterly = subparsers.add_parser("quarterly", help="the quarterly load test: capacity + soak + seed targets")
     _common(quarterly)
     _capacity_args(quarterly, required=False)
-    quarterly.add_argument("--profile", "-p", default=QUARTERLY_PROFILE, help="profile (default: %(default)s)")
+    add_profile(quarterly, QUARTERLY_PROFILE)
     quarterly.add_argument("--time-scale", type=float, help="override the profile's time_scale (e.g. 0.05 for smoke)")
     quarterly.add_argument("--users", type=int, help="soak with this many users (the seed target stays the profile's)")
-    quarterly.add_argument("--think-time", type=float, help="soak think time in seconds (default: the profile's)")
+    quarterly.add_argument("--think-time", type=duration, help="soak think time, e.g. 10s (default: the profile's)")
     quarterly.add_argument("--skip-soak", action="store_true", help="capacity only")
     quarterly.set_defaults(func=_quarterly)

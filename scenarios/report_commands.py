@@ -10,14 +10,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from scenarios.cli_options import absolute_path, add_report_dir, history_dir
 from scenarios.errors import CheckFailedError, InvalidInputError
 from scenarios.journal import Journal
-from verify.history import DEFAULT_HISTORY_DIR, HistoryRow, Regression, all_regressions, load_history, previous_run
+from verify.history import HistoryRow, Regression, all_regressions, load_history, previous_run
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     history = subparsers.add_parser("history", help="drill history: trends and regressions against the previous run")
-    history.add_argument("--dir", type=Path, default=DEFAULT_HISTORY_DIR, help="history directory (default: %(default)s)")
+    add_report_dir(history, aliases=())
+    # The history directory itself (REPORT_DIR/history), as spelled before the runs directory was shared.
+    history.add_argument("--dir", type=absolute_path, help=argparse.SUPPRESS)
     history.add_argument("--scenario", help="only this scenario")
     history.add_argument("--target", help="only this target")
     history.add_argument("--limit", type=int, default=20, help="show the last N runs (default: %(default)s)")
@@ -26,9 +29,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     history.set_defaults(func=run_history)
     if "report" not in subparsers.choices:  # the engine's CLI may own a richer `report`
         report = subparsers.add_parser("report", help="render a drill's reports from its journal.json alone")
-        report.add_argument("journal", type=Path, nargs="?", help="journal.json or the run directory holding it")
-        report.add_argument("--html", type=Path, help="write report.html here")
-        report.add_argument("--junit", type=Path, help="write junit.xml here")
+        report.add_argument("journal", type=absolute_path, nargs="?", help="journal.json or the run directory holding it")
+        report.add_argument("--html", type=absolute_path, help="write report.html here")
+        report.add_argument("--junit", type=absolute_path, help="write junit.xml here")
         report.add_argument("--demo", action="store_true", help="use a sample drill built from a synthetic series")
         report.set_defaults(func=run_report)
 
@@ -63,14 +66,15 @@ def _row_cells(row: HistoryRow, prev: HistoryRow | None, found: list[Regression]
 def run_history(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise InvalidInputError("--limit must be at least 1")
-    rows = [r for r in load_history(args.dir)
+    where = args.dir or history_dir(args.report_dir)
+    rows = [r for r in load_history(where)
             if (args.scenario is None or r.scenario == args.scenario) and (args.target is None or r.target == args.target)]
     console = Console()
     if not rows:
-        console.print(f"no drill runs recorded in {args.dir}" + (f" for {args.scenario}" if args.scenario else ""))
+        console.print(f"no drill runs recorded in {where}" + (f" for {args.scenario}" if args.scenario else ""))
         return 0
     found = all_regressions(rows)
-    table = Table(title=f"Drill history ({args.dir})", title_justify="left")
+    table = Table(title=f"Drill history ({where})", title_justify="left")
     for name in ("date", "scenario", "target", "profile", "verdict", "detect", "recovery / RTO", "RPO", "p95", "regression"):
         table.add_column(name, overflow="fold")
     start = max(0, len(rows) - args.limit)
@@ -100,9 +104,9 @@ def _load_journal(path: Path) -> Journal:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    from verify.junit import write_junit
     from verify.report_console import render_console
     from verify.report_html import write_html
-    from verify.junit import write_junit
 
     if args.demo:
         from verify.demo import demo_journal

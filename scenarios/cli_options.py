@@ -1,0 +1,81 @@
+"""The command-line vocabulary every command shares: one spelling, one default, one meaning.
+
+- `--file/-f`: the scenario file (default `scenarios.yaml`);
+- `--target/-t`: a target name from the scenario file, or a URL (see `scenarios.target_choice`);
+- `--profile/-p`: a profile of the file;
+- `--report-dir`: the runs directory (default `runs`): drills, load, capacity, soak and quarterly
+  runs are written below it, and `history` and `cleanup` read it. Older spellings (`--run-dir`,
+  `--dir`) stay as hidden aliases;
+- every duration option takes the scenario file's grammar (`90s`, `5m`, `1h30m`, `250ms`, `10`).
+
+Paths are made absolute here, at the command boundary: a run directory handed to a Locust or
+service subprocess, or recorded in a journal for `cleanup`, means the same place whatever the
+working directory of whoever reads it later.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+from scenarios.durations import parse_duration
+from scenarios.models import DEFAULT_TARGET
+
+DEFAULT_FILE = "scenarios.yaml"
+DEFAULT_REPORT_DIR = "runs"
+DEFAULT_PROFILE = "smoke"
+HISTORY_SUBDIR = "history"
+
+
+def absolute_path(value: str | os.PathLike[str]) -> Path:
+    """`~` expanded and made absolute against the current directory (symlinks kept as typed)."""
+    return Path(os.path.abspath(os.path.expanduser(os.fspath(value))))
+
+
+def duration(value: str) -> float:
+    """An argparse `type`: the scenario file's duration grammar, in seconds."""
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_file(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--file", "-f", default=DEFAULT_FILE, help="scenario file (default: %(default)s)")
+
+
+def add_target(parser: argparse.ArgumentParser, *, default: str | None = DEFAULT_TARGET) -> None:
+    shown = f"default: {default}" if default else "default: start the bundled service for the run"
+    parser.add_argument("--target", "-t", default=default,
+                        help=f"a target name from the scenario file, or the API's URL ({shown})")
+
+
+def add_profile(parser: argparse.ArgumentParser, default: str = DEFAULT_PROFILE) -> None:
+    parser.add_argument("--profile", "-p", default=default, help="profile (default: %(default)s)")
+
+
+def add_allow_protected(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-protected", action="store_true", help="allow a target marked protected")
+
+
+def add_report_dir(parser: argparse.ArgumentParser, *, aliases: tuple[str, ...] = ("--run-dir",)) -> None:
+    """`--report-dir D` (default `runs`), with the older spellings accepted but not shown."""
+    parser.add_argument("--report-dir", type=absolute_path, default=absolute_path(DEFAULT_REPORT_DIR),
+                        metavar="DIR", help=f"the runs directory (default: {DEFAULT_REPORT_DIR})")
+    for alias in aliases:
+        parser.add_argument(alias, dest="report_dir", type=absolute_path, default=argparse.SUPPRESS,
+                            help=argparse.SUPPRESS)
+
+
+def history_dir(report_dir: Path) -> Path:
+    """Where drill history (and the capacity history) live inside a runs directory."""
+    return report_dir / HISTORY_SUBDIR
+
+
+def new_run_dir(report_dir: Path, kind: str) -> Path:
+    """`<report_dir>/<kind>/<date-time>/`, created: where a load, capacity, soak or quarterly run writes."""
+    path = report_dir.absolute() / kind / time.strftime("%Y%m%d-%H%M%S")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
