@@ -19,7 +19,7 @@ from service.api.todos import TodoApiCode
 from service.control.worker_control import WorkerControl
 from service.identity import PasswordHasher, RevocationList, TokenService, UserDirectory, load_or_create_key
 from service.runtime.authorizer import JwtAuthorizer
-from service.runtime.function import FunctionConfig, FunctionRuntime
+from service.runtime.function import FunctionConfig, FunctionRuntime, Invoker
 from service.runtime.gateway import Gateway
 from service.runtime.metrics import Metrics
 from service.runtime.request_log import RequestLog
@@ -60,6 +60,7 @@ def build_gateway(settings: ServiceSettings) -> Gateway:
     # Under the supervisor the function follows the control plane (versions, alias LIVE, faults,
     # concurrency, throttling, not-before); started alone it is the plain runtime.
     control = WorkerControl.from_env(settings)
+    todo_api: Invoker
     if control is None:
         todo_api = FunctionRuntime(TodoApiCode(opener), todo_function_config(settings), executor=io_pool)
     else:

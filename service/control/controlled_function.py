@@ -1,15 +1,15 @@
 """The function `todo-api` as the control plane runs it: alias LIVE, versions, concurrency, faults.
 
-`ControlledFunction` has the interface of `service.runtime.function.FunctionRuntime`
-(`invoke(event) -> Invocation`, `config`, `close`). On every control state change it
-resolves alias LIVE to a version (code + configuration) and loads that version's handler
-once (Lambda's init phase, cached per version); each invocation then runs whatever LIVE
-points at. While no limit or fault is set, an invocation costs one handler call and one
-clock read more than the plain runtime. Otherwise, in order:
+`ControlledFunction` is an `Invoker` (`service.runtime.function`) wrapped around the
+`FunctionRuntime` of the version alias LIVE points at. On every control state change it
+resolves LIVE to a version (code + configuration) and gets that version's runtime, loaded
+once (Lambda's init phase, cached per version). Running the handler, its timeout (504),
+unhandled exceptions and malformed responses (502) are the runtime's; this adds, in order:
 - reserved concurrency: a slot shared by the region's workers, or 429 TooManyRequestsException;
 - injected faults, each drawn against its percentage: a fixed status (handler not run),
-  an exception raised in the runtime (502), added start latency, extra run time;
-- the function timeout bounds the whole invocation: 504 `timeout` once exceeded.
+  an exception raised in the runtime (502), added start latency, extra run time; the
+  function timeout bounds the whole invocation, the added times included.
+While no limit or fault is set, an invocation is the runtime's invocation and nothing more.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import random
 import time
 from collections.abc import Mapping
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from service.control.concurrency import ConcurrencySlots
@@ -32,6 +32,7 @@ from service.runtime.function import (
     Event,
     FunctionCode,
     FunctionConfig,
+    FunctionRuntime,
     Handler,
     Invocation,
     LambdaContext,
@@ -45,17 +46,6 @@ THROTTLED = "TooManyRequestsException"
 
 class FailureInjectionException(Exception):
     """Raised by the runtime for the `exception` fault (failure-lambda / FIS invocation-error)."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Live:
-    config: FunctionConfig
-    handler: Handler
-
-
-def _timed_out(config: FunctionConfig) -> tuple[ProxyResponse, ErrorDetail]:
-    message = f"Task timed out after {config.timeout_s:.2f} seconds"
-    return error_response(504, "timeout", message), ErrorDetail("Sandbox.Timedout", message)
 
 
 class ControlledFunction:
@@ -74,8 +64,8 @@ class ControlledFunction:
         self.region = region
         self._executor = executor
         self._slots = ConcurrencySlots(slots_path)
-        self._handlers: dict[tuple[str, CodeRelease, float, int, str], Handler] = {}
-        self._live: _Live | None = None
+        self._runtimes: dict[tuple[str, CodeRelease, float, int, str], FunctionRuntime] = {}
+        self._live: FunctionRuntime | None = None
         self._reserved: int | None = None
         self._faults: FunctionFaults | None = None
         watcher.subscribe(self._follow)
@@ -92,18 +82,18 @@ class ControlledFunction:
         self._reserved = function.reserved
         self._faults = function.faults if function.faults.active() else None
 
-    def _load(self, version: FunctionVersion) -> _Live:
+    def _load(self, version: FunctionVersion) -> FunctionRuntime:
         config = replace(self.base, version=version.version, timeout_s=version.config.timeout_s,
                          memory_mb=version.config.memory_mb, table_name=version.config.table_name)
         key = (version.version, version.code, config.timeout_s, config.memory_mb, config.table_name)
-        handler = self._handlers.get(key)
-        if handler is None:
+        runtime = self._runtimes.get(key)
+        if runtime is None:
             try:
-                handler = self.codes[version.code].load(config)  # the version's cold start
+                runtime = FunctionRuntime(self.codes[version.code], config, executor=self._executor)  # cold start
             except Exception as exc:  # noqa: BLE001 - an init error fails every invocation, as on Lambda
-                handler = _init_failed(exc)
-            self._handlers[key] = handler
-        return _Live(config, handler)
+                runtime = FunctionRuntime(_InitFailed(exc), config, executor=self._executor)
+            self._runtimes[key] = runtime
+        return runtime
 
     @property
     def config(self) -> FunctionConfig:
@@ -112,11 +102,11 @@ class ControlledFunction:
     # ---- invoking -------------------------------------------------------------------------
 
     async def invoke(self, event: Event) -> Invocation:
-        live = self._live
-        assert live is not None
-        context = LambdaContext(live.config, event["requestContext"]["requestId"])
+        runtime = self._live
+        assert runtime is not None
         if self._reserved is None and self._faults is None:
-            return await self._run(live, event, context, time.monotonic())
+            return await runtime.invoke(event)
+        context = runtime.start(event)
         slot = None
         if self._reserved is not None:
             slot = self._slots.acquire(self._reserved)
@@ -124,17 +114,17 @@ class ControlledFunction:
                 detail = ErrorDetail(THROTTLED, f"reserved concurrency {self._reserved} reached")
                 return Invocation(error_response(429, THROTTLED, "Rate Exceeded."), context, detail)
         try:
-            return await self._invoke_with_faults(live, event, context)
+            faults = self._faults
+            if faults is None:
+                return await runtime.invoke(event, context)
+            return await self._invoke_with_faults(runtime, faults, event, context)
         finally:
             if slot is not None:
                 self._slots.release(slot)
 
-    async def _invoke_with_faults(self, live: _Live, event: Event, context: LambdaContext) -> Invocation:
-        started = time.monotonic()
-        faults = self._faults
-        if faults is None:
-            return await self._run(live, event, context, started)
-        deadline = started + live.config.timeout_s
+    @staticmethod
+    async def _invoke_with_faults(runtime: FunctionRuntime, faults: FunctionFaults, event: Event,
+                                  context: LambdaContext) -> Invocation:
         if faults.status is not None and _hit(faults.status.percentage):
             code = faults.status.status_code
             detail = ErrorDetail("InjectedStatus", f"injected status {code}")
@@ -148,39 +138,14 @@ class ControlledFunction:
                 return Invocation(function_error(detail), context, detail)
         latency = faults.latency
         if latency is not None and _hit(latency.percentage) and not await _sleep_until(
-                time.monotonic() + latency.latency_ms / 1000, deadline):
-            response, detail = _timed_out(live.config)
-            return Invocation(response, context, detail)
-        invocation = await self._run(live, event, context, started)
+                time.monotonic() + latency.latency_ms / 1000, context.deadline):
+            return runtime.timed_out(context)
+        invocation = await runtime.invoke(event, context)
         slow = faults.timeout
         if slow is not None and _hit(slow.percentage) and not await _sleep_until(
-                time.monotonic() + slow.duration_ms / 1000, deadline):
-            response, detail = _timed_out(live.config)
-            return Invocation(response, context, detail)
+                time.monotonic() + slow.duration_ms / 1000, context.deadline):
+            return runtime.timed_out(context)
         return invocation
-
-    async def _run(self, live: _Live, event: Event, context: LambdaContext, started: float) -> Invocation:
-        try:
-            if self._executor is None:
-                response = live.handler(event, context)
-            else:
-                remaining = live.config.timeout_s - (time.monotonic() - started)
-                future = asyncio.get_running_loop().run_in_executor(self._executor, live.handler, event, context)
-                response = await asyncio.wait_for(future, max(remaining, 0.0))
-        except TimeoutError:
-            response, detail = _timed_out(live.config)
-            return Invocation(response, context, detail)
-        except Exception as exc:  # noqa: BLE001 - an unhandled exception is the function failing, not the runtime
-            detail = ErrorDetail.from_exception(exc)
-            return Invocation(function_error(detail), context, detail)
-        if time.monotonic() - started > live.config.timeout_s:
-            # It ran past its timeout: Lambda would have stopped it, so its answer is lost.
-            response, detail = _timed_out(live.config)
-            return Invocation(response, context, detail)
-        if not isinstance(response, dict) or not isinstance(response.get("statusCode"), int):
-            detail = ErrorDetail("MalformedProxyResponse", f"handler returned {type(response).__name__}")
-            return Invocation(function_error(detail), context, detail)
-        return Invocation(response, context, context.error)
 
     def close(self) -> None:
         self._slots.close()
@@ -202,8 +167,17 @@ async def _sleep_until(wake: float, deadline: float) -> bool:
     return False
 
 
-def _init_failed(exc: Exception) -> Handler:
-    def handler(event: Event, context: LambdaContext) -> ProxyResponse:
-        raise exc
+class _InitFailed:
+    """The code of a version whose init phase raised: every invocation raises that error."""
 
-    return handler
+    def __init__(self, exc: Exception) -> None:
+        self._exc = exc
+
+    def load(self, config: FunctionConfig) -> Handler:
+        def handler(event: Event, context: LambdaContext) -> ProxyResponse:
+            raise self._exc
+
+        return handler
+
+    def close(self) -> None:
+        pass

@@ -2,8 +2,11 @@
 
 A function is code (`FunctionCode.load(config)` is the Lambda init phase and returns the
 `handler(event, context)`) plus a `FunctionConfig` (version, timeout, memory, table...).
-`FunctionRuntime.invoke(event)` is where published versions and alias `LIVE`, reserved
-concurrency, timeouts and injected faults are meant to wrap the call.
+The gateway invokes an `Invoker`. `FunctionRuntime` is the one implementation that runs a
+handler: the invocation's deadline, the timeout (504), unhandled exceptions and malformed
+responses (502) are enforced there and nowhere else. Control-plane behaviour (versions and
+alias LIVE, reserved concurrency, injected faults) wraps a runtime:
+`service.control.controlled_function.ControlledFunction`.
 """
 
 from __future__ import annotations
@@ -66,13 +69,13 @@ class ErrorDetail:
 class LambdaContext:
     """The Lambda context object, plus what the handler wants in this request's log line."""
 
-    __slots__ = ("config", "aws_request_id", "_deadline",
+    __slots__ = ("config", "aws_request_id", "deadline",
                  "log_level", "log_message", "log_extra", "user_id", "error")
 
     def __init__(self, config: FunctionConfig, request_id: str) -> None:
         self.config = config
         self.aws_request_id = request_id
-        self._deadline = time.monotonic() + config.timeout_s
+        self.deadline = time.monotonic() + config.timeout_s  # on the monotonic clock; the invocation starts now
         self.log_level: str | None = None  # e.g. WARN for a security event
         self.log_message: str | None = None
         self.log_extra: dict[str, object] | None = None  # merged into the line's metadata
@@ -88,7 +91,7 @@ class LambdaContext:
     log_stream_name = property(lambda self: f"local/{self.config.version}")
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
 Handler = Callable[[Event, LambdaContext], ProxyResponse]
@@ -114,8 +117,31 @@ def function_error(detail: ErrorDetail) -> ProxyResponse:
     return error_response(502, "function_error", f"{detail.name}: {detail.message}")
 
 
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """An answer every invocation that fails this way gets (a timeout, a throttle, an injected
+    fault): built once, not per failed request."""
+
+    response: ProxyResponse
+    detail: ErrorDetail
+
+    def invocation(self, context: LambdaContext) -> Invocation:
+        return Invocation(dict(self.response), context, self.detail)  # a copy: each caller owns its response
+
+
+class Invoker(Protocol):
+    """What the gateway invokes: a `FunctionRuntime`, or a wrapper adding behaviour around one."""
+
+    @property
+    def config(self) -> FunctionConfig: ...
+
+    async def invoke(self, event: Event) -> Invocation: ...
+
+    def close(self) -> None: ...
+
+
 class FunctionRuntime:
-    """Invokes one function's handler; inline on the event loop, or in a thread for blocking code."""
+    """Runs one loaded version of a function; inline on the event loop, or in a thread for blocking code."""
 
     def __init__(
         self,
@@ -128,22 +154,44 @@ class FunctionRuntime:
         self.config = config
         self._executor = executor  # None: the handler is fast and non-blocking, call it inline
         self._handler = code.load(config)
+        message = f"Task timed out after {config.timeout_s:.2f} seconds"
+        self._timed_out = Failure(error_response(504, "timeout", message), ErrorDetail("Sandbox.Timedout", message))
 
-    async def invoke(self, event: Event) -> Invocation:
-        context = LambdaContext(self.config, event["requestContext"]["requestId"])
+    def start(self, event: Event) -> LambdaContext:
+        """The invocation begins: its context, whose deadline counts from now."""
+        return LambdaContext(self.config, event["requestContext"]["requestId"])
+
+    async def invoke(self, event: Event, context: LambdaContext | None = None) -> Invocation:
+        """Run the handler within the invocation's time. `context`: an invocation `start`ed
+        earlier, whose time has been running (e.g. through an injected start delay)."""
+        if context is None:
+            context = LambdaContext(self.config, event["requestContext"]["requestId"])
         try:
             if self._executor is None:
                 response = self._handler(event, context)
             else:
-                loop = asyncio.get_running_loop()
-                response = await loop.run_in_executor(self._executor, self._handler, event, context)
+                future = asyncio.get_running_loop().run_in_executor(self._executor, self._handler, event, context)
+                try:
+                    response = await asyncio.wait_for(future, max(context.deadline - time.monotonic(), 0.0))
+                except TimeoutError:
+                    if not future.cancelled():
+                        raise  # the handler's own TimeoutError: the function failing
+                    return self.timed_out(context)
         except Exception as exc:  # an unhandled exception is the function failing, not the runtime
             detail = ErrorDetail.from_exception(exc)
             return Invocation(function_error(detail), context, detail)
+        if time.monotonic() > context.deadline:
+            # It ran past its timeout (inline code cannot be stopped): Lambda would have stopped
+            # it, so its answer is lost.
+            return self.timed_out(context)
         if not isinstance(response, dict) or not isinstance(response.get("statusCode"), int):
             detail = ErrorDetail("MalformedProxyResponse", f"handler returned {type(response).__name__}")
             return Invocation(function_error(detail), context, detail)
         return Invocation(response, context, context.error)
+
+    def timed_out(self, context: LambdaContext) -> Invocation:
+        """504: the invocation's time ran out."""
+        return self._timed_out.invocation(context)
 
     def close(self) -> None:
         self.code.close()

@@ -1,7 +1,7 @@
 """The ASGI app playing API Gateway in front of the functions.
 
 No framework on the hot path: match the route, read the body (16 KiB cap), run the
-authorizer, build the proxy event, invoke the function through its FunctionRuntime,
+authorizer, build the proxy event, invoke the function (its `Invoker`),
 send the answer, then count it and write its log line.
 """
 
@@ -22,7 +22,7 @@ from service.api.routes import Integration, Router
 from service.proxy import JSON_HEADERS, ApiError, ProxyResponse, error_response, json_response
 from service.runtime.authorizer import JwtAuthorizer
 from service.runtime.events import build_event
-from service.runtime.function import ErrorDetail, FunctionRuntime
+from service.runtime.function import ErrorDetail, Invoker
 from service.runtime.metrics import UNMATCHED, Metrics
 from service.runtime.request_log import RequestLog
 
@@ -48,7 +48,7 @@ class Gateway:
         self,
         *,
         router: Router,
-        functions: Mapping[str, FunctionRuntime],
+        functions: Mapping[str, Invoker],
         authorizer: JwtAuthorizer,
         log: RequestLog,
         metrics: Metrics,

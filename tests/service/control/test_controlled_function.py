@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 import pytest
@@ -113,6 +115,45 @@ def test_reserved_concurrency_limits_executions_in_flight(setup):
     assert statuses == [200, 200, 429, 429, 429]
     change(lambda f: f.set_concurrency(None))
     assert sorted(i.response["statusCode"] for i in loop.run_until_complete(burst())) == [200] * 5
+
+
+class _BlockingCode:
+    """Code whose handler blocks until released (in the executor: the event loop keeps going)."""
+
+    def __init__(self) -> None:
+        self.release, self.finished = threading.Event(), threading.Event()
+
+    def load(self, config):
+        def handler(event, context):
+            self.release.wait(30)
+            self.finished.set()
+            return {"statusCode": 200, "headers": {}, "body": ""}
+
+        return handler
+
+    def close(self) -> None:
+        self.release.set()
+
+
+@pytest.mark.parametrize("reserved", [None, 5], ids=["plain-path", "with-reserved-concurrency"])
+def test_function_timeout_is_enforced_through_the_controlled_function(tmp_path, reserved):
+    store = StateStore.create(tmp_path / "state.json", initial_state([PRIMARY]))
+    store.update(lambda s: FunctionControl(s.regions[PRIMARY].function).update_config({"timeout_s": 0.05}, set()))
+    store.update(lambda s: FunctionControl(s.regions[PRIMARY].function).set_concurrency(reserved))
+    watcher = StateWatcher(tmp_path / "state.json")
+    code = _BlockingCode()
+    with ThreadPoolExecutor(2) as pool:
+        function = ControlledFunction({CodeRelease.CURRENT: code}, FunctionConfig(region=PRIMARY), watcher,
+                                      region=PRIMARY, slots_path=tmp_path / "slots", executor=pool)
+        try:
+            timed_out = asyncio.run(function.invoke(_event()))
+            assert not code.finished.is_set()  # the answer did not wait for the handler
+        finally:
+            function.close()
+    assert timed_out.response["statusCode"] == 504 and _body(timed_out)["error"] == {
+        "code": "timeout", "message": "Task timed out after 0.05 seconds"}
+    assert timed_out.error is not None and timed_out.error.name == "Sandbox.Timedout"
+    assert timed_out.context.function_version == "1"
 
 
 def test_slots_are_shared_between_processes(tmp_path):

@@ -1,4 +1,4 @@
-"""The invocation seam: FunctionRuntime turns handler failures into API Gateway's 502."""
+"""The invocation seam: FunctionRuntime turns handler failures into API Gateway's 502, and time-outs into 504."""
 
 from __future__ import annotations
 
@@ -88,6 +88,47 @@ def test_blocking_code_runs_in_the_executor_not_on_the_loop() -> None:
         _invoke(FunctionRuntime(_Code(handler), FunctionConfig(), executor=pool))
     _invoke(FunctionRuntime(_Code(handler), FunctionConfig()))
     assert threads[0].startswith("fn") and threads[1] == threading.main_thread().name
+
+
+def test_a_handler_past_its_timeout_is_504_without_waiting_for_it() -> None:
+    import threading
+
+    release, finished = threading.Event(), threading.Event()
+
+    def handler(event, context):
+        release.wait(30)
+        finished.set()
+        return {"statusCode": 200, "headers": {}, "body": ""}
+
+    with ThreadPoolExecutor(1) as pool:
+        invocation = _invoke(FunctionRuntime(_Code(handler), FunctionConfig(timeout_s=0.05), executor=pool))
+        assert not finished.is_set()  # answered while the handler still ran
+        release.set()
+    assert invocation.response["statusCode"] == 504
+    assert orjson.loads(invocation.response["body"])["error"] == {
+        "code": "timeout", "message": "Task timed out after 0.05 seconds"}
+    assert invocation.error is not None and invocation.error.name == "Sandbox.Timedout"
+
+
+def test_inline_handler_that_ran_past_its_timeout_loses_its_answer() -> None:
+    import time
+
+    def handler(event, context):
+        time.sleep(0.1)
+        return {"statusCode": 200, "headers": {}, "body": ""}
+
+    invocation = _invoke(FunctionRuntime(_Code(handler), FunctionConfig(timeout_s=0.01)))
+    assert invocation.response["statusCode"] == 504 and invocation.error.name == "Sandbox.Timedout"
+
+
+def test_the_handlers_own_timeout_error_is_a_function_error_not_a_timeout() -> None:
+    def handler(event, context):
+        raise TimeoutError("the table did not answer")
+
+    with ThreadPoolExecutor(1) as pool:
+        invocation = _invoke(FunctionRuntime(_Code(handler), FunctionConfig(), executor=pool))
+    assert invocation.response["statusCode"] == 502
+    assert invocation.error.name == "TimeoutError" and invocation.error.message == "the table did not answer"
 
 
 def test_slow_sign_in_does_not_block_other_requests(client_for, tmp_path) -> None:
