@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from service.api.models import Credentials, NewUser, parse_body
+from service.api.routes import Integration, bind_operations, operation_id
 from service.identity import PasswordHasher, RevocationList, TokenService, UserDirectory, UserExists
 from service.proxy import ApiError, ProxyResponse, error_response, json_response, unauthorized
 from service.runtime.function import Event, FunctionConfig, Handler, LambdaContext
@@ -49,14 +49,14 @@ class AuthApi:
         self.hasher = hasher
         self.tokens = tokens
         self.policy = policy
-        self._operations: dict[tuple[str, str], Callable[[Event, LambdaContext], ProxyResponse]] = {
-            ("POST", "/auth/signup"): self.sign_up,
-            ("POST", "/auth/token"): self.sign_in,
-            ("POST", "/auth/revoke"): self.revoke,
-        }
+        self._operations = bind_operations(Integration.AUTH, {
+            "signUp": self.sign_up,
+            "signIn": self.sign_in,
+            "revokeToken": self.revoke,
+        })
 
     def __call__(self, event: Event, context: LambdaContext) -> ProxyResponse:
-        operation = self._operations.get((event.get("httpMethod"), event.get("resource")))
+        operation = self._operations.get(operation_id(event))
         if operation is None:
             return error_response(404, "not_found", "no such resource")
         try:

@@ -1,18 +1,21 @@
 """The route table: the API Gateway resources, which function serves each, and what it answers.
 
-The gateway matches requests with it, the functions dispatch on its `resource` values,
-and /openapi.json is generated from it, so the three cannot drift apart.
+The gateway matches requests with it, /openapi.json is generated from it, and the
+functions dispatch on its operation ids (`operation_id(event)`; a function names only
+operations, checked against the table by `bind_operations`), so they cannot drift apart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
 from service.api import models
+from service.runtime.function import Event
 
 
 class Integration(StrEnum):
@@ -85,6 +88,33 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/openapi.json", "openapi", Integration.GATEWAY, False, "This document",
           responses={200: "application/json"}),
 )
+
+
+# For events that carry no `requestContext.operationName` (e.g. an API deployed without them).
+_OPERATION_IDS: dict[tuple[str, str], str] = {(route.method, route.resource): route.operation for route in ROUTES}
+
+H = TypeVar("H")
+
+
+def operation_id(event: Event) -> str | None:
+    """The operationId of the route a proxy event came through: `requestContext.operationName`,
+    as API Gateway passes it, else the table's operation of the event's method and resource."""
+    operation = event["requestContext"].get("operationName")
+    if operation is None:
+        operation = _OPERATION_IDS.get((event.get("httpMethod"), event.get("resource")))
+    return operation
+
+
+def bind_operations(integration: Integration, handlers: Mapping[str, H],
+                    routes: tuple[Route, ...] = ROUTES) -> dict[str, H]:
+    """A function's handlers by operationId, checked against the table: exactly the operations
+    it routes to `integration` (ValueError naming the difference otherwise)."""
+    expected = {route.operation for route in routes if route.integration is integration}
+    missing, unknown = expected - set(handlers), set(handlers) - expected
+    if missing or unknown:
+        raise ValueError(f"{integration.value}: no handler for {sorted(missing)}, "
+                         f"handlers for operations the route table does not route here: {sorted(unknown)}")
+    return dict(handlers)
 
 
 class Match(NamedTuple):

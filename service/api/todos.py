@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from service.api.models import ID_RE, CreateTodo, UpdateTodo, parse_body, valid_id
+from service.api.routes import Integration, bind_operations, operation_id
 from service.proxy import (
     ApiError,
     ProxyResponse,
@@ -87,17 +88,17 @@ class TodoApi:
     def __init__(self, store: TodoStore, config: FunctionConfig) -> None:
         self.store = store
         self.config = config
-        self._operations: dict[tuple[str, str], Callable[[Event, LambdaContext], ProxyResponse]] = {
-            ("GET", "/health"): self.health,
-            ("POST", "/todos"): self.create,
-            ("GET", "/todos"): self.list,
-            ("GET", "/todos/{id}"): self.get,
-            ("PATCH", "/todos/{id}"): self.update,
-            ("DELETE", "/todos/{id}"): self.delete,
-        }
+        self._operations = bind_operations(Integration.TODO_API, {
+            "health": self.health,
+            "createTodo": self.create,
+            "listTodos": self.list,
+            "getTodo": self.get,
+            "updateTodo": self.update,
+            "deleteTodo": self.delete,
+        })
 
     def __call__(self, event: Event, context: LambdaContext) -> ProxyResponse:
-        operation = self._operations.get((event.get("httpMethod"), event.get("resource")))
+        operation = self._operations.get(operation_id(event))
         if operation is None:
             return error_response(404, "not_found", "no such resource")
         try:

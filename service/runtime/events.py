@@ -51,6 +51,7 @@ def build_event(
     request_context: dict[str, Any] = {
         "requestId": request_id,
         "resourcePath": route.resource,
+        "operationName": route.operation,  # the operationId, as API Gateway passes it
         "httpMethod": route.method,
         "path": f"/{STAGE}{path}",
         "stage": STAGE,
