@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -69,6 +70,11 @@ def run_command(command: Callable[[], int], *, debug: bool = False, prefix: str 
     except KeyboardInterrupt:
         print(f"{prefix}: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # `hanbit-drill plan X | head`: the reader has what it wanted. Point stdout at /dev/null so
+        # the interpreter's final flush does not fail a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.PASSED)
 
 
 def service_error(exc: ServiceError) -> HarnessError:

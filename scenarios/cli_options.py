@@ -79,3 +79,11 @@ def new_run_dir(report_dir: Path, kind: str) -> Path:
     path = report_dir.absolute() / kind / time.strftime("%Y%m%d-%H%M%S")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current directory when it lies below it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

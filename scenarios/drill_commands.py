@@ -19,6 +19,7 @@ from scenarios.cli_options import (
     add_report_dir,
     add_target,
     history_dir,
+    shown,
 )
 from scenarios.engine import DrillEngine
 from scenarios.errors import ExitCode, HarnessError, InvalidInputError
@@ -70,7 +71,7 @@ def run_drills(
     results: list[DrillResult] = []
     for plan in plans:
         run_dir = suite_dir / plan.scenario
-        console.print(f"[bold]drill {plan.scenario}[/] ({plan.profile}, target {plan.target_name}) -> {run_dir}")
+        console.print(f"[bold]drill {plan.scenario}[/] ({plan.profile}, target {plan.target_name}) -> {shown(run_dir)}")
         engine = DrillEngine(plan, run_dir)
         engine.progress.enabled = progress
         journal = engine.run()

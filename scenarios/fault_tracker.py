@@ -4,18 +4,23 @@ Every injection is journaled to disk *before* the provider is called, so a run
 killed at any instant leaves a record from which `hanbit-drill cleanup` can
 revert it. Reverts are idempotent, run in reverse order, and one failing
 revert does not stop the others.
+
+Each fault is known by its scenario id, never by its action name: a scenario may make the same action
+twice (two latencies, two bad deploys), and each fault keeps, reverts with and hands runbook steps its
+own undo data.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from chaos.actions import ActionCall
-from chaos.provider import Provider, RemediationContext
-from scenarios.errors import HarnessError, ProviderError
+from chaos.provider import InjectedFault, Provider, RemediationContext
+from scenarios.errors import HarnessError, InvalidInputError, ProviderError
 from scenarios.journal import FaultRecord, Journal, RemediationRecord
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,11 @@ class FaultTracker:
         self.journal.save(self.path)
 
     def inject(self, fault_id: str, call: ActionCall) -> FaultRecord:
+        if any(f.id == fault_id for f in self.journal.faults):
+            # Undo data is keyed by fault id: a second fault under the same id would make the two ambiguous.
+            raise InvalidInputError(
+                f"fault id {fault_id!r} is already in this drill's journal: give each fault its own id"
+            )
         record = FaultRecord(
             id=fault_id,
             action=call.name,
@@ -90,15 +100,20 @@ class FaultTracker:
         failed = [f for f in reversed(self.journal.open_faults()) if not self.revert(f)]
         return failed
 
+    def injected(self) -> tuple[InjectedFault, ...]:
+        """The faults made so far, each with its own undo data, by fault id (never by action name)."""
+        return tuple(
+            InjectedFault(id=f.id, action=f.action, undo=copy.deepcopy(f.undo), reverted=f.reverted_at is not None)
+            for f in self.journal.faults
+            if f.injected_at is not None
+        )
+
     def remediate(self, call: ActionCall, *, setup: bool = False) -> RemediationRecord:
         """Run a runbook step (or, with `setup`, a preparation step such as a backup before the fault)."""
         record = RemediationRecord(action=call.name, parameters=dict(call.params), started_at=self.clock())
         self.journal.remediations.append(record)
         self.save()
-        context = RemediationContext(
-            fault_at=self.journal.fault_at,
-            undo_by_action={f.action: f.undo for f in self.journal.faults if f.injected_at is not None},
-        )
+        context = RemediationContext(fault_at=self.journal.fault_at, faults=self.injected())
         try:
             if call.name == "revert-fault":
                 fault_id = str(call.params["fault"])

@@ -6,9 +6,9 @@ import argparse
 import subprocess
 import time
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
@@ -25,9 +25,13 @@ from scenarios.cli_options import (
     add_target,
     duration,
     new_run_dir,
+    shown,
 )
-from scenarios.errors import InvalidInputError, TargetError
+from scenarios.errors import InvalidInputError, ScenarioFileError, TargetError
+from scenarios.problems import PathT, Problems
+from scenarios.salvage import normalize_durations
 from scenarios.target_choice import choose_target, open_session, optional_config
+from scenarios.yaml_lines import read_yaml
 
 DEFAULT_MASTER_PORT = 5557  # Locust's own default
 
@@ -75,16 +79,30 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     worker.set_defaults(func=run_worker)
 
 
+def read_plan_file(path: Path, shown_as: str) -> tuple[dict[str, Any], Problems, PathT]:
+    """A `--plan` file's `load:` block (or the whole mapping), durations in the scenario file's grammar,
+    with every problem as `FILE:LINE: field: message` like a scenario file's."""
+    problems = Problems(shown_as)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"--plan {shown_as}: {exc}") from None
+    data = read_yaml(text, problems)
+    prefix: PathT = ("load",) if isinstance(data, dict) and "load" in data else ()
+    block = data.get("load") if prefix else data
+    if not problems and not isinstance(block, dict):
+        problems.add(prefix, "expected a mapping of load fields (a `load:` block)")
+    block = normalize_durations(block, prefix, problems) if isinstance(block, dict) else {}
+    if problems:
+        raise ScenarioFileError(problems.render())
+    return block, problems, prefix
+
+
 def plan_from_args(args: argparse.Namespace) -> LoadPlan:
     base: dict[str, Any] = {}
+    problems, prefix = None, ()
     if args.plan is not None:
-        try:
-            raw = yaml.safe_load(args.plan.read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            raise InvalidInputError(f"--plan {args.plan}: {exc}") from None
-        base = raw.get("load", raw) if isinstance(raw, dict) else {}
-        if not isinstance(base, dict):
-            raise InvalidInputError(f"--plan {args.plan}: expected a mapping (a `load:` block)")
+        base, problems, prefix = read_plan_file(args.plan, shown(args.plan))
     flags: dict[str, Any] = {
         "duration_s": args.duration,
         "think_time_s": args.think_time,
@@ -100,14 +118,19 @@ def plan_from_args(args: argparse.Namespace) -> LoadPlan:
         raise InvalidInputError("give --rps (open model) or --users (closed model)")
     if args.signin_storm:
         flags["signin_storm"] = True
-    merged = {**base, **{k: v for k, v in flags.items() if v is not None}}
+    given = {k: v for k, v in flags.items() if v is not None}
+    merged = {**base, **given}
     if args.shape is not None:
         merged["shape"] = {**(merged.get("shape") or {}), "kind": args.shape}
     try:
         return LoadPlan.model_validate(merged)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'load'}: {e['msg']}" for e in exc.errors())
-        raise InvalidInputError(f"load: {problems}") from None
+        if problems is not None and all(e["loc"] and e["loc"][0] in base and e["loc"][0] not in given
+                                        for e in exc.errors()):
+            problems.add_validation(prefix, exc, LoadPlan)  # the file's fault: point at its lines
+            raise ScenarioFileError(problems.render()) from None
+        messages = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'load'}: {e['msg']}" for e in exc.errors())
+        raise InvalidInputError(f"load: {messages}") from None
 
 
 def run_load(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from scenarios.cli_options import shown
 from scenarios.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ def write_reports(journal: Journal, run_dir: Path, history_dir: Path, console: C
             write()
         except OSError as exc:
             console.print(f"[red]could not write {what}: {exc}[/]")
-    console.print(f"report: {run_dir / 'report.html'}")
+    console.print(f"report: {shown(run_dir / 'report.html')}")
 
 
 def write_suite_reports(journals: list[Journal], suite_dir: Path) -> None:
