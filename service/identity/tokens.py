@@ -6,13 +6,14 @@ every worker process of the instance; it is never a constant in the code.
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
+
+from service.private_file import read_or_create_private
 
 _ALGORITHM = "HS256"
 _REQUIRED = ["sub", "exp", "iat", "jti", "iss"]
@@ -49,23 +50,9 @@ class IssuedToken:
 
 
 def load_or_create_key(path: Path) -> bytes:
-    """Read the instance's key, creating it (0600) if missing. Safe when processes race."""
-    path = Path(path)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, secrets.token_hex(32).encode())
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, path)  # atomic: the first process wins, with the whole key in place
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    key = path.read_bytes().strip()
+    """Read the instance's key, creating it if missing (`service.private_file`: 0600, safe when
+    processes race, refused if others can read it)."""
+    key = read_or_create_private(path, lambda: secrets.token_hex(32).encode()).strip()
     if len(key) < 32:
         raise ValueError(f"signing key {path} is too short or damaged; delete it to make a new one")
     return key
