@@ -7,8 +7,8 @@ the provider type. Adding a provider is one module plus one `register` call.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import JsonValue
@@ -21,11 +21,41 @@ Undo = dict[str, JsonValue]
 
 
 @dataclass(frozen=True)
+class InjectedFault:
+    """One fault of the drill that was made, as a runbook step sees it."""
+
+    id: str  # the scenario's fault id: unique per scenario, so two faults of one action stay apart
+    action: str
+    undo: Undo  # what this very fault changed (its own snapshot, never another fault's)
+    reverted: bool = False  # undone already (a `revert-fault` step)
+
+
+@dataclass(frozen=True)
 class RemediationContext:
-    """What a runbook step may need to know about the drill so far."""
+    """What a runbook step may need to know about the drill so far.
+
+    Undo data is keyed by fault id, never by action name: a scenario may inject the same action twice
+    (two latencies, two bad deploys), and each fault keeps its own snapshot.
+    """
 
     fault_at: float | None  # epoch seconds of the first injected fault
-    undo_by_action: dict[str, Undo] = field(default_factory=dict)  # undo data of injected faults
+    faults: tuple[InjectedFault, ...] = ()  # the injected faults, in the order they were made
+
+    @property
+    def undo_by_fault(self) -> dict[str, Undo]:
+        return {f.id: f.undo for f in self.faults}
+
+    def fault(self, fault_id: str) -> InjectedFault | None:
+        """The fault a step refers to by id (e.g. its `params.fault`)."""
+        return next((f for f in self.faults if f.id == fault_id), None)
+
+    def first_fault(self, actions: Collection[str], *, having: str | None = None) -> InjectedFault | None:
+        """The earliest fault of one of `actions` (whose undo data has `having`), for a step that undoes what
+        such faults did: its snapshot is the state before the first of them, e.g. the version LIVE had before
+        the drill's first bad deploy. A later one's snapshot may be the earlier fault's doing (its bad version),
+        whichever order the two were reverted in."""
+        matching = (f for f in self.faults if f.action in actions and (having is None or f.undo.get(having)))
+        return next(matching, None)
 
 
 @runtime_checkable

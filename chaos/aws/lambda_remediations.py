@@ -83,11 +83,9 @@ class RollbackRemediation(ActionHandler):
     def _from_fault(self, context: RemediationContext, alias: str) -> str | None:
         if alias != self.target.alias:
             return None
-        for name in _ALIAS_FAULTS:
-            version = context.undo_by_action.get(name, {}).get("alias_version")
-            if version:
-                return str(version)
-        return None
+        # The first alias-moving fault's own snapshot: a later one's is the version the first one made.
+        fault = context.first_fault(_ALIAS_FAULTS, having="alias_version")
+        return str(fault.undo["alias_version"]) if fault is not None else None
 
 
 class DeleteConcurrencyRemediation(ActionHandler):

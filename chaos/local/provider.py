@@ -81,7 +81,10 @@ def _restore_concurrency(c: Client, p: Params, undo: Undo) -> None:
 
 
 def _rollback(c: Client, p: Params, ctx: RemediationContext) -> Undo:
-    target = p.get("to_version") or ctx.undo_by_action.get("lambda.deploy-bad-version", {}).get("previous_version")
+    # The version LIVE had before the first bad deploy of the drill: a later bad deploy's snapshot is the
+    # earlier bad version, so each fault's own undo data is looked up, never one per action name.
+    fault = ctx.first_fault({"lambda.deploy-bad-version"}, having="previous_version")
+    target = p.get("to_version") or (fault.undo["previous_version"] if fault else None)
     if target is None:
         versions = c.get("/control/function/versions")
         live = str(versions["aliases"]["LIVE"])
@@ -90,7 +93,10 @@ def _rollback(c: Client, p: Params, ctx: RemediationContext) -> Undo:
             raise ProviderError(f"cannot roll back: LIVE is at version {live}, there is no previous version")
         target = older[-1]
     answer = c.put(f"/control/function/aliases/{p.get('alias', 'LIVE')}", {"version": str(target)})
-    return {"version": str(target), "previous_version": answer.get("previous_version")}
+    detail: Undo = {"version": str(target), "previous_version": answer.get("previous_version")}
+    if fault is not None and not p.get("to_version"):
+        detail["fault"] = fault.id  # whose snapshot gave the version (for the journal)
+    return detail
 
 
 def _update_config(c: Client, p: Params, ctx: RemediationContext) -> Undo:

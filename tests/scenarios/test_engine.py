@@ -73,7 +73,7 @@ class FakeProvider:
     def remediate(self, call, context):
         self.system.broken = False
         self.system.rollbacks += 1
-        return {"to": context.undo_by_action["lambda.deploy-bad-version"]["previous_version"]}
+        return {"to": context.fault("bad").undo["previous_version"]}
 
     def close(self):
         pass
@@ -138,15 +138,17 @@ def plan_for(**changes):
     return resolve(config, "drill", "smoke", "local")
 
 
-def run(tmp_path: Path, interrupt_at: int | None = None, **changes) -> tuple[Journal, SimSystem, FakeLoad]:
-    clock, system = SimClock(), SimSystem()
+def run(
+    tmp_path: Path, interrupt_at: int | None = None, system=None, provider=FakeProvider, **changes
+) -> tuple[Journal, SimSystem, FakeLoad]:
+    clock, system = SimClock(), system or SimSystem()
     load = FakeLoad(system, clock, interrupt_at)
     engine = DrillEngine(
         plan_for(**changes),
         tmp_path / "run",
         load_factory=lambda url, plan, run_dir: load,
         session=FakeSession(),
-        provider_factory=lambda target, **kw: FakeProvider(system),
+        provider_factory=lambda target, **kw: provider(system),
         clock=clock,
     )
     engine.progress.enabled = False
@@ -198,3 +200,160 @@ def test_sigterm_handler_is_restored(tmp_path: Path) -> None:
     before = signal.getsignal(signal.SIGTERM)
     run(tmp_path)
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+# ---- two faults of the same action (issue 19) ------------------------------------------------------------
+
+
+class SlotSystem:
+    """Like the bundled service: one slot per fault kind, and alias LIVE over published versions."""
+
+    def __init__(self) -> None:
+        self.slots: dict[str, dict] = {}
+        self.live = "1"
+        self.versions = ["1"]
+        self.bad: set[str] = set()
+        self.reverts: list[tuple[dict, dict]] = []  # (params, undo) of each revert call
+        self.contexts: list = []
+
+    @property
+    def broken(self) -> bool:
+        return bool(self.slots) or self.live in self.bad
+
+
+class SlotProvider:
+    """Each injection snapshots what it replaces: a second fault of one action snapshots the first's doing."""
+
+    name: ClassVar[str] = "slots"
+    supported_actions: ClassVar[frozenset[str]] = frozenset(
+        {"lambda.add-latency", "lambda.deploy-bad-version", "lambda.rollback", "lambda.update-config"}
+    )
+
+    def __init__(self, system: SlotSystem) -> None:
+        self.system = system
+
+    def preflight(self, calls):
+        return []
+
+    def plan(self, call):
+        return []
+
+    def inject(self, call):
+        s = self.system
+        if call.name == "lambda.deploy-bad-version":
+            bad = str(len(s.versions) + 1)
+            s.versions.append(bad)
+            s.bad.add(bad)
+            previous, s.live = s.live, bad
+            return {"previous_version": previous, "bad_version": bad}
+        previous = s.slots.get(call.name)
+        s.slots[call.name] = dict(call.params)
+        return {"previous": previous, "applied": dict(call.params)}
+
+    def revert(self, call, undo):
+        s = self.system
+        s.reverts.append((dict(call.params), dict(undo)))
+        if call.name == "lambda.deploy-bad-version":
+            if s.live == undo.get("bad_version"):  # a rollback since is left alone
+                s.live = str(undo["previous_version"])
+        elif s.slots.get(call.name) == undo.get("applied"):
+            if undo.get("previous"):
+                s.slots[call.name] = dict(undo["previous"])
+            else:
+                s.slots.pop(call.name, None)
+
+    def remediate(self, call, context):
+        self.system.contexts.append(context)
+        if call.name == "lambda.rollback":
+            fault = context.first_fault({"lambda.deploy-bad-version"}, having="previous_version")
+            self.system.live = str(fault.undo["previous_version"])
+            return {"to": self.system.live, "fault": fault.id}
+        return {}
+
+    def close(self):
+        pass
+
+
+SLOW = {"latency_ms": 300, "percentage": 50}
+SLOWER = {"latency_ms": 900, "percentage": 100}
+
+
+def test_two_latency_faults_are_each_reverted_with_their_own_undo_data(tmp_path: Path) -> None:
+    system = SlotSystem()
+    journal, _, _ = run(
+        tmp_path,
+        system=system,
+        provider=SlotProvider,
+        faults=[
+            {"id": "slow", "action": "lambda.add-latency", "params": SLOW},
+            {"id": "slower", "action": "lambda.add-latency", "params": SLOWER, "at": 3.0},
+        ],
+        remediation=[
+            {"action": "lambda.update-config", "params": {"timeout_s": 30}, "when": "after-fault", "delay": 5}
+        ],
+        checks=["slo-baseline"],
+    )
+    assert journal.status is RunStatus.PASSED, journal.reason
+    on_disk = Journal.load(tmp_path / "run" / "journal.json")
+    undo = {f.id: f.undo for f in on_disk.faults}
+    assert undo == {
+        "slow": {"previous": None, "applied": SLOW},
+        "slower": {"previous": SLOW, "applied": SLOWER},  # the second's snapshot is the first fault
+    }
+    # The runbook step saw both faults, each by its id with its own undo data.
+    (context,) = system.contexts
+    assert [(f.id, f.action) for f in context.faults] == [
+        ("slow", "lambda.add-latency"),
+        ("slower", "lambda.add-latency"),
+    ]
+    assert context.undo_by_fault == undo
+    # Reverted newest first, each exactly once with its own snapshot: the slot ends as it was found.
+    assert system.reverts == [(SLOWER, undo["slower"]), (SLOW, undo["slow"])]
+    assert system.slots == {}
+    assert on_disk.open_faults() == [] and all(f.revert_error is None for f in on_disk.faults)
+
+
+def test_rollback_after_two_bad_deploys_goes_to_the_version_before_the_first(tmp_path: Path) -> None:
+    system = SlotSystem()
+    journal, _, _ = run(
+        tmp_path,
+        system=system,
+        provider=SlotProvider,
+        faults=[
+            {"id": "bad-1", "action": "lambda.deploy-bad-version"},
+            {"id": "bad-2", "action": "lambda.deploy-bad-version", "at": 1.0},
+        ],
+        remediation=[{"action": "lambda.rollback", "when": "on-detection", "delay": 2.0}],
+    )
+    assert journal.status is RunStatus.PASSED, journal.reason
+    undo = {f.id: f.undo for f in journal.faults}
+    assert undo == {
+        "bad-1": {"previous_version": "1", "bad_version": "2"},
+        "bad-2": {"previous_version": "2", "bad_version": "3"},
+    }
+    # By action name the second's snapshot (bad version 2) would have won; by fault id the first's is used.
+    assert journal.remediations[-1].detail == {"to": "1", "fault": "bad-1"}
+    assert system.live == "1"
+    assert system.reverts == [({}, undo["bad-2"]), ({}, undo["bad-1"])]  # both left LIVE alone
+    assert journal.open_faults() == []
+
+
+def test_ctrl_c_with_two_faults_of_one_action_reverts_both_exactly(tmp_path: Path) -> None:
+    """Ctrl-C in the middle: the engine reverts both, newest first, each with its own undo data."""
+    system = SlotSystem()
+    journal, system, _ = run(
+        tmp_path,
+        interrupt_at=14,
+        system=system,
+        provider=SlotProvider,
+        faults=[
+            {"id": "slow", "action": "lambda.add-latency", "params": SLOW},
+            {"id": "slower", "action": "lambda.add-latency", "params": SLOWER, "at": 2.0},
+        ],
+        remediation=[],
+        checks=["slo-baseline"],
+    )
+    assert journal.status is RunStatus.ABORTED
+    assert [f.id for f in journal.faults] == ["slow", "slower"]
+    assert system.reverts == [(SLOWER, journal.faults[1].undo), (SLOW, journal.faults[0].undo)]
+    assert system.slots == {}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from chaos.actions import ActionCall
-from chaos.provider import RemediationContext
+from chaos.provider import InjectedFault, RemediationContext
 
 
-def context(fault_at, **undo) -> RemediationContext:
-    return RemediationContext(fault_at=fault_at, undo_by_action=undo)
+def context(fault_at, *faults: tuple[ActionCall, dict]) -> RemediationContext:
+    """The context the engine builds: each injected fault with its own undo data, by fault id."""
+    injected = tuple(InjectedFault(id=f"f{i}", action=call.name, undo=undo) for i, (call, undo) in enumerate(faults))
+    return RemediationContext(fault_at=fault_at, faults=injected)
 
 
 def test_lambda_failure_drill(stack) -> None:
@@ -19,7 +21,7 @@ def test_lambda_failure_drill(stack) -> None:
     assert provider.preflight([fault, fix]) == []
     undo = provider.inject(fault)
     assert stack.alias()["FunctionVersion"] == undo["bad_version"] == "3"
-    detail = provider.remediate(fix, context(1.0, **{fault.name: undo}))
+    detail = provider.remediate(fix, context(1.0, (fault, undo)))
     assert detail["from_version"] == "3" and detail["to_version"] == "2"
     provider.revert(fault, undo)
     assert stack.alias()["FunctionVersion"] == "2"
@@ -37,7 +39,7 @@ def test_table_corruption_drill(stack) -> None:
     assert stack.items() != originals
     window = stack.client("dynamodb").describe_continuous_backups(TableName="todos")["ContinuousBackupsDescription"]
     fault_at = window["PointInTimeRecoveryDescription"]["LatestRestorableDateTime"].timestamp() + 1
-    detail = provider.remediate(restore, context(fault_at, **{fault.name: undo}))
+    detail = provider.remediate(restore, context(fault_at, (fault, undo)))
     served = stack.client("lambda").get_function_configuration(FunctionName="todo-api", Qualifier="LIVE")
     assert served["Environment"]["Variables"]["TABLE_NAME"] == detail["restored_table"] == "todos-restored"
     provider.revert(fault, undo)

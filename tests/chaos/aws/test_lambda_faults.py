@@ -6,7 +6,7 @@ import pytest
 
 from chaos.actions import ActionCall
 from chaos.aws.lambda_faults import BAD_HANDLER
-from chaos.provider import RemediationContext
+from chaos.provider import InjectedFault, RemediationContext
 from scenarios.errors import ProviderError
 
 CONCURRENCY = ActionCall(name="lambda.reserved-concurrency", params={"limit": 0})
@@ -83,7 +83,8 @@ def test_revert_after_rollback_does_not_clobber_the_alias(stack) -> None:
     provider = stack.provider()
     undo = provider.inject(BAD)
     detail = provider.remediate(
-        ActionCall(name="lambda.rollback"), RemediationContext(fault_at=1.0, undo_by_action={BAD.name: undo})
+        ActionCall(name="lambda.rollback"),
+        RemediationContext(fault_at=1.0, faults=(InjectedFault("bad", BAD.name, undo),)),
     )
     assert detail["to_version"] == "2"
     # An operator moves the alias on (a hotfix): revert must leave that alone and only clean up.

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from chaos.actions import ActionCall
-from chaos.provider import RemediationContext
+from chaos.provider import InjectedFault, RemediationContext
 from scenarios.errors import InvalidInputError, ProviderError
 
 NO_CONTEXT = RemediationContext(fault_at=None)
+BAD = ActionCall(name="lambda.deploy-bad-version")
 
 
 def test_rollback_without_fault_data_goes_to_the_highest_earlier_version(stack) -> None:
@@ -16,6 +17,28 @@ def test_rollback_without_fault_data_goes_to_the_highest_earlier_version(stack) 
     detail = provider.remediate(ActionCall(name="lambda.rollback"), NO_CONTEXT)
     assert detail == {"alias": "LIVE", "from_version": "2", "to_version": "1", "cleared_weights": []}
     assert stack.alias()["FunctionVersion"] == "1"
+
+
+def test_rollback_takes_the_version_before_the_first_alias_fault(stack) -> None:
+    """Two faults of one action keep their own undo data (by fault id). A later alias fault's snapshot is
+    the version an earlier one made, so the rollback takes the first's; a fault whose undo data holds no
+    alias version (FIS) is not one of them."""
+    provider = stack.provider()
+    first = provider.inject(BAD)
+    later = {"region": "ap-northeast-2", "alias_version": first["bad_version"], "bad_version": "9"}
+    context = RemediationContext(
+        fault_at=1.0,
+        faults=(
+            InjectedFault("fis-errors", "lambda.invocation-error", {"experiment_id": "EXP1", "template_id": "T1"}),
+            InjectedFault("bad-1", BAD.name, first),
+            InjectedFault("bad-2", BAD.name, later),
+        ),
+    )
+    detail = provider.remediate(ActionCall(name="lambda.rollback"), context)
+    assert (detail["from_version"], detail["to_version"]) == (first["bad_version"], "2")
+    provider.revert(BAD, first)
+    assert stack.alias()["FunctionVersion"] == "2"
+    assert [v["Version"] for v in stack.versions()] == ["1", "2"] and stack.markers() == []
 
 
 def test_rollback_to_an_explicit_version_clears_routing(stack) -> None:

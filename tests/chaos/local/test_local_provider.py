@@ -13,7 +13,7 @@ import pytest
 
 from chaos.actions import CATALOG, ENGINE_ACTIONS, ActionCall, ActionKind
 from chaos.local.provider import ACTIONS, LocalProvider
-from chaos.provider import RemediationContext
+from chaos.provider import InjectedFault, RemediationContext
 from chaos.targets import BundledTarget
 
 PRIMARY, SECONDARY = "ap-northeast-2", "ap-northeast-1"
@@ -93,12 +93,67 @@ def test_rollback_remediation_restores_the_previous_version(deployment, provider
     settle()
     assert _status(deployment, user) == 502
     done = provider.remediate(call("lambda.rollback"), RemediationContext(
-        fault_at=time.time(), undo_by_action={"lambda.deploy-bad-version": undo}))
+        fault_at=time.time(), faults=(InjectedFault("bad", fault.name, undo),)))
     assert done["version"] == undo["previous_version"]
     settle()
     assert _status(deployment, user) == 200
     provider.revert(fault, undo)  # LIVE already moved away from the bad version: left alone
     assert deployment.ok("GET", "/control/function/versions")["aliases"]["LIVE"] == undo["previous_version"]
+
+
+def _function_faults(deployment) -> dict:
+    return deployment.ok("GET", "/control/state")["function"]["faults"]
+
+
+def test_two_latency_faults_are_each_reverted_with_their_own_undo(deployment, provider, user):
+    slow, slower = (call("lambda.add-latency", percentage=100, latency_ms=200),
+                    call("lambda.add-latency", percentage=50, latency_ms=600))
+    first = provider.inject(slow)
+    in_effect = _function_faults(deployment)["latency"]
+    second = provider.inject(slower)
+    assert _function_faults(deployment)["latency"] == {"percentage": 50.0, "latency_ms": 600}
+    assert first == {"previous": None} and second == {"previous": in_effect}  # each its own snapshot
+    provider.revert(slower, second)  # newest first, as the tracker reverts
+    assert _function_faults(deployment)["latency"] == in_effect  # exactly the first fault again
+    settle()
+    started = time.monotonic()
+    assert _status(deployment, user) == 200 and time.monotonic() - started >= 0.2  # still in effect
+    provider.revert(slow, first)
+    provider.revert(slow, first)  # idempotent
+    assert _function_faults(deployment) == {}
+
+
+def test_rollback_after_two_bad_deploys_goes_to_the_version_before_the_first(deployment, provider, user):
+    fault = call("lambda.deploy-bad-version")
+    first, second = provider.inject(fault), provider.inject(fault)
+    assert second["previous_version"] == first["bad_version"]  # the second's snapshot is the first's doing
+    settle()
+    assert _status(deployment, user) == 502
+    context = RemediationContext(fault_at=time.time(), faults=(
+        InjectedFault("bad-1", fault.name, first), InjectedFault("bad-2", fault.name, second)))
+    done = provider.remediate(call("lambda.rollback"), context)
+    assert (done["version"], done["fault"]) == (first["previous_version"], "bad-1")
+    settle()
+    assert _status(deployment, user) == 200
+    for undo in (second, first):  # LIVE moved away from both bad versions: each revert leaves it alone
+        provider.revert(fault, undo)
+    assert deployment.ok("GET", "/control/function/versions")["aliases"]["LIVE"] == first["previous_version"]
+
+
+def test_two_bad_deploys_reverted_newest_first_without_a_rollback(deployment, provider, user):
+    fault = call("lambda.deploy-bad-version")
+
+    def live() -> str:
+        return deployment.ok("GET", "/control/function/versions")["aliases"]["LIVE"]
+
+    before = live()
+    first, second = provider.inject(fault), provider.inject(fault)
+    provider.revert(fault, second)
+    assert live() == first["bad_version"]
+    provider.revert(fault, first)
+    assert live() == before
+    settle()
+    assert _status(deployment, user) == 200
 
 
 @pytest.mark.parametrize("name, params, expect", [
@@ -165,8 +220,8 @@ def test_corruption_remediated_by_pitr_restore_and_repoint(deployment, provider,
     fault = call("table.corrupt", fraction=1.0)
     fault_at = time.time()
     undo = provider.inject(fault)
-    done = provider.remediate(call("table.restore", source="pitr", target_table="todos-restored"),
-                              RemediationContext(fault_at=fault_at, undo_by_action={"table.corrupt": undo}))
+    context = RemediationContext(fault_at=fault_at, faults=(InjectedFault("bad-rows", fault.name, undo),))
+    done = provider.remediate(call("table.restore", source="pitr", target_table="todos-restored"), context)
     assert done["previous_table"] == "todos" and done["items"] >= len(before)
     settle()
     assert deployment.api("GET", "/health").json()["table"] == done["table"]
