@@ -6,9 +6,10 @@ resolves LIVE to a version (code + configuration) and gets that version's runtim
 once (Lambda's init phase, cached per version). Running the handler, its timeout (504),
 unhandled exceptions and malformed responses (502) are the runtime's; this adds, in order:
 - reserved concurrency: a slot shared by the region's workers, or 429 TooManyRequestsException;
-- injected faults, each drawn against its percentage: a fixed status (handler not run),
-  an exception raised in the runtime (502), added start latency, extra run time; the
-  function timeout bounds the whole invocation, the added times included.
+- injected faults (`service.control.injected_faults`, answers built once per fault), each
+  drawn against its percentage: a fixed status (handler not run), an exception raised in
+  the runtime (502), added start latency, extra run time; the function timeout bounds
+  the whole invocation, the added times included.
 While no limit or fault is set, an invocation is the runtime's invocation and nothing more.
 """
 
@@ -16,27 +17,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Mapping
 from concurrent.futures import Executor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from service.control.concurrency import ConcurrencySlots
-from service.control.state import CodeRelease, ControlState, FunctionFaults, FunctionVersion
+from service.control.injected_faults import InjectedFaults
+from service.control.state import CodeRelease, ControlState, FunctionVersion
 from service.control.watcher import StateWatcher
 from service.proxy import ProxyResponse, error_response
 from service.runtime.function import (
     ErrorDetail,
     Event,
+    Failure,
     FunctionCode,
     FunctionConfig,
     FunctionRuntime,
     Handler,
     Invocation,
     LambdaContext,
-    function_error,
 )
 
 _log = logging.getLogger("service.control")
@@ -44,8 +45,10 @@ _log = logging.getLogger("service.control")
 THROTTLED = "TooManyRequestsException"
 
 
-class FailureInjectionException(Exception):
-    """Raised by the runtime for the `exception` fault (failure-lambda / FIS invocation-error)."""
+@dataclass(frozen=True, slots=True)
+class _Reserved:
+    limit: int
+    throttled: Failure  # the answer over the limit, built once
 
 
 class ControlledFunction:
@@ -66,8 +69,8 @@ class ControlledFunction:
         self._slots = ConcurrencySlots(slots_path)
         self._runtimes: dict[tuple[str, CodeRelease, float, int, str], FunctionRuntime] = {}
         self._live: FunctionRuntime | None = None
-        self._reserved: int | None = None
-        self._faults: FunctionFaults | None = None
+        self._reserved: _Reserved | None = None
+        self._faults: InjectedFaults | None = None
         watcher.subscribe(self._follow)
 
     # ---- following the control state ------------------------------------------------------
@@ -79,8 +82,16 @@ class ControlledFunction:
             return
         function = region.function
         self._live = self._load(function.live())
-        self._reserved = function.reserved
-        self._faults = function.faults if function.faults.active() else None
+        limit = function.reserved
+        if limit is None:
+            self._reserved = None
+        elif self._reserved is None or self._reserved.limit != limit:
+            self._reserved = _Reserved(limit, Failure(error_response(429, THROTTLED, "Rate Exceeded."),
+                                                      ErrorDetail(THROTTLED, f"reserved concurrency {limit} reached")))
+        if not function.faults.active():
+            self._faults = None
+        elif self._faults is None or self._faults.settings != function.faults:
+            self._faults = InjectedFaults(function.faults.model_copy(deep=True))  # answers built once per fault
 
     def _load(self, version: FunctionVersion) -> FunctionRuntime:
         config = replace(self.base, version=version.version, timeout_s=version.config.timeout_s,
@@ -108,11 +119,11 @@ class ControlledFunction:
             return await runtime.invoke(event)
         context = runtime.start(event)
         slot = None
-        if self._reserved is not None:
-            slot = self._slots.acquire(self._reserved)
+        reserved = self._reserved
+        if reserved is not None:
+            slot = self._slots.acquire(reserved.limit)
             if slot is None:
-                detail = ErrorDetail(THROTTLED, f"reserved concurrency {self._reserved} reached")
-                return Invocation(error_response(429, THROTTLED, "Rate Exceeded."), context, detail)
+                return reserved.throttled.invocation(context)
         try:
             faults = self._faults
             if faults is None:
@@ -123,27 +134,17 @@ class ControlledFunction:
                 self._slots.release(slot)
 
     @staticmethod
-    async def _invoke_with_faults(runtime: FunctionRuntime, faults: FunctionFaults, event: Event,
+    async def _invoke_with_faults(runtime: FunctionRuntime, faults: InjectedFaults, event: Event,
                                   context: LambdaContext) -> Invocation:
-        if faults.status is not None and _hit(faults.status.percentage):
-            code = faults.status.status_code
-            detail = ErrorDetail("InjectedStatus", f"injected status {code}")
-            return Invocation(error_response(code, "injected_status", f"injected HTTP status {code}"),
-                              context, detail)
-        if faults.exception is not None and _hit(faults.exception.percentage):
-            try:
-                raise FailureInjectionException("injected invocation error")
-            except FailureInjectionException as exc:
-                detail = ErrorDetail.from_exception(exc)
-                return Invocation(function_error(detail), context, detail)
-        latency = faults.latency
-        if latency is not None and _hit(latency.percentage) and not await _sleep_until(
-                time.monotonic() + latency.latency_ms / 1000, context.deadline):
+        failure = faults.failure()
+        if failure is not None:
+            return failure.invocation(context)
+        delay = faults.start_delay_s()
+        if delay and not await _sleep_until(time.monotonic() + delay, context.deadline):
             return runtime.timed_out(context)
         invocation = await runtime.invoke(event, context)
-        slow = faults.timeout
-        if slow is not None and _hit(slow.percentage) and not await _sleep_until(
-                time.monotonic() + slow.duration_ms / 1000, context.deadline):
+        extra = faults.extra_run_s()
+        if extra and not await _sleep_until(time.monotonic() + extra, context.deadline):
             return runtime.timed_out(context)
         return invocation
 
@@ -151,10 +152,6 @@ class ControlledFunction:
         self._slots.close()
         for code in self.codes.values():
             code.close()
-
-
-def _hit(percentage: float) -> bool:
-    return percentage >= 100 or random.random() * 100 < percentage
 
 
 async def _sleep_until(wake: float, deadline: float) -> bool:

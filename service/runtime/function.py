@@ -63,7 +63,35 @@ class ErrorDetail:
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> ErrorDetail:
-        return cls(type(exc).__name__, str(exc), "".join(traceback.format_exception(exc)))
+        message = str(exc)
+        return cls(type(exc).__name__, message, _stack(exc, message))
+
+
+# Formatted tracebacks by where the exception was raised. A broken release fails the same way
+# on every request; formatting its traceback again each time cost more than serving a request.
+_STACKS: dict[tuple[object, ...], str] = {}
+_STACKS_MAX = 256
+
+
+def _stack(exc: BaseException, message: str) -> str:
+    """`traceback.format_exception(exc)` as text, memoised by type, message and each frame's code
+    and instruction (which fix every line of the text)."""
+    if (exc.__cause__ is not None or exc.__context__ is not None or hasattr(exc, "__notes__")
+            or isinstance(exc, (SyntaxError, BaseExceptionGroup))):
+        return "".join(traceback.format_exception(exc))  # chained or annotated: its text has more in it
+    parts: list[object] = [type(exc), message]
+    tb = exc.__traceback__
+    while tb is not None:
+        parts.append(tb.tb_frame.f_code)
+        parts.append(tb.tb_lasti)
+        tb = tb.tb_next
+    key = tuple(parts)
+    text = _STACKS.get(key)
+    if text is None:
+        if len(_STACKS) >= _STACKS_MAX:
+            _STACKS.clear()
+        text = _STACKS[key] = "".join(traceback.format_exception(exc))
+    return text
 
 
 class LambdaContext:

@@ -21,6 +21,7 @@ from service.control.state import PRIMARY, CodeRelease, initial_state
 from service.control.store import StateStore
 from service.control.watcher import StateWatcher
 from service.runtime.function import FunctionConfig
+from service.runtime.request_log import RequestLog
 from service.store.sqlite import SqliteTodoStore
 
 
@@ -86,6 +87,35 @@ def test_status_exception_and_timeout_faults(setup):
     assert time.monotonic() - started < 5
     change(lambda f: f.put_fault("timeout", {"percentage": 100, "duration_ms": 50}))
     assert invoke().response["statusCode"] == 200  # slower, but within the timeout
+
+
+def test_a_faults_failure_is_built_once_and_answers_and_logs_as_before(setup, tmp_path):
+    _, change, invoke, _ = setup
+    change(lambda f: f.put_fault("exception", {"percentage": 100}))
+    first, second = invoke(1), invoke(2)
+    assert first.error is second.error  # built when the fault was set, not per request
+    assert first.response is not second.response and first.response == second.response
+    assert (first.response["statusCode"], _body(first)) == (502, {"error": {
+        "code": "function_error", "message": "FailureInjectionException: injected invocation error"}})
+    assert first.context.aws_request_id == "r1" and second.context.aws_request_id == "r2"
+    log = RequestLog(tmp_path / "todo-api.log")
+    log.write(level="ERROR", function="health", user_id=None, request_id="r1", message="GET /health 502",
+              error=first.error, metadata={"status": 502})
+    log.close()
+    error = orjson.loads((tmp_path / "todo-api.log").read_bytes())["error"]
+    assert (error["name"], error["message"]) == ("FailureInjectionException", "injected invocation error")
+    assert error["stack"].startswith("Traceback (most recent call last):")
+    assert error["stack"].endswith("FailureInjectionException: injected invocation error\n")
+    change(lambda f: (f.delete_fault("exception"), f.put_fault("status", {"percentage": 100, "status_code": 503})))
+    first, second = invoke(), invoke()
+    assert first.error is second.error and (first.error.name, first.error.message) == (
+        "InjectedStatus", "injected status 503")
+    assert (first.response["statusCode"], _body(first)) == (503, {"error": {
+        "code": "injected_status", "message": "injected HTTP status 503"}})
+    change(lambda f: (f.delete_fault("status"), f.set_concurrency(0)))
+    throttled = invoke()
+    assert (throttled.response["statusCode"], throttled.error.name, throttled.error.message) == (
+        429, "TooManyRequestsException", "reserved concurrency 0 reached")
 
 
 def test_latency_fault_delays_by_percentage(setup):

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import orjson
 import pytest
 
-from service.runtime.function import FunctionConfig, FunctionRuntime, LambdaContext
+from service.runtime.function import ErrorDetail, FunctionConfig, FunctionRuntime, LambdaContext
 
 
 class _Code:
@@ -129,6 +129,37 @@ def test_the_handlers_own_timeout_error_is_a_function_error_not_a_timeout() -> N
         invocation = _invoke(FunctionRuntime(_Code(handler), FunctionConfig(), executor=pool))
     assert invocation.response["statusCode"] == 502
     assert invocation.error.name == "TimeoutError" and invocation.error.message == "the table did not answer"
+
+
+def _raise(message: str) -> BaseException:
+    try:
+        {}[message]
+    except KeyError as exc:
+        return exc
+    raise AssertionError
+
+
+def test_error_details_of_the_same_failure_share_one_formatted_stack() -> None:
+    import traceback
+
+    first = ErrorDetail.from_exception(_raise("TABLE_CONFIG"))
+    second = ErrorDetail.from_exception(_raise("TABLE_CONFIG"))
+    assert first == second and first.stack is second.stack  # formatted once
+    assert first.stack == "".join(traceback.format_exception(_raise("TABLE_CONFIG")))
+    other = ErrorDetail.from_exception(_raise("title"))
+    assert other.message == "'title'" and "KeyError: 'title'" in other.stack
+
+
+def test_a_chained_exception_keeps_its_whole_story() -> None:
+    try:
+        try:
+            {}["x"]
+        except KeyError as inner:
+            raise RuntimeError("config is broken") from inner
+    except RuntimeError as exc:
+        detail = ErrorDetail.from_exception(exc)
+    assert "KeyError: 'x'" in detail.stack and "direct cause" in detail.stack
+    assert detail.stack.endswith("RuntimeError: config is broken\n")
 
 
 def test_slow_sign_in_does_not_block_other_requests(client_for, tmp_path) -> None:
