@@ -71,7 +71,9 @@ def run_drills(
     results: list[DrillResult] = []
     for plan in plans:
         run_dir = suite_dir / plan.scenario
-        console.print(f"[bold]drill {plan.scenario}[/] ({plan.profile}, target {plan.target_name}) -> {shown(run_dir)}")
+        # soft_wrap: a path is copied from the terminal, never folded across lines.
+        console.print(f"[bold]drill {plan.scenario}[/] ({plan.profile}, target {plan.target_name}) -> {shown(run_dir)}",
+                      soft_wrap=True)
         engine = DrillEngine(plan, run_dir)
         engine.progress.enabled = progress
         journal = engine.run()

@@ -30,7 +30,7 @@ def write_reports(journal: Journal, run_dir: Path, history_dir: Path, console: C
             write()
         except OSError as exc:
             console.print(f"[red]could not write {what}: {exc}[/]")
-    console.print(f"report: {shown(run_dir / 'report.html')}")
+    console.print(f"report: {shown(run_dir / 'report.html')}", soft_wrap=True)
 
 
 def write_suite_reports(journals: list[Journal], suite_dir: Path) -> None:
