@@ -6,6 +6,12 @@ lines: in a microbenchmark, keeping ~1,000 line objects alive between flushes co
 per line (allocator and cache misses), more than formatting it. The file is opened
 O_APPEND, so the worker processes of an instance can share it: each flush lands whole,
 never interleaved mid-line with another worker's.
+
+Any thread may write or flush (the shutdown flush can run in another thread than the
+requests): appending a line and flushing take one lock, so no line lands in a buffer
+that a flush has already taken, and buffers reach the file in order. The lock costs a
+line about a tenth of its ~1 us (benchmarks/service_request_log.py). A line written
+after `close` goes straight to the file.
 """
 
 from __future__ import annotations
@@ -56,8 +62,9 @@ class RequestLog:
         self.service = service
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._pending = bytearray()
+        self._flush_at = _FLUSH_AT_BYTES  # 0 once closed: every later line goes straight out
         self._clock = _Clock()
-        self._lock = threading.Lock()  # flush may run from a thread at shutdown
+        self._lock = threading.Lock()
 
     def write(
         self,
@@ -83,9 +90,15 @@ class RequestLog:
             },
             "metadata": metadata,
         }, option=orjson.OPT_APPEND_NEWLINE)
-        pending = self._pending
-        pending.extend(line)
-        if len(pending) >= _FLUSH_AT_BYTES:
+        lock = self._lock
+        lock.acquire()  # not `with`: on this hot path that costs twice as much
+        try:
+            pending = self._pending
+            pending += line
+            flush_now = len(pending) >= self._flush_at
+        finally:
+            lock.release()
+        if flush_now:
             self.flush()
 
     def flush(self) -> None:
@@ -93,13 +106,25 @@ class RequestLog:
             if not self._pending:
                 return
             data, self._pending = self._pending, bytearray()
-            view = memoryview(data)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+            self._append(data)
 
     def close(self) -> None:
-        self.flush()
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        with self._lock:
+            data, self._pending = self._pending, bytearray()
+            self._flush_at = 0
+            if data:
+                self._append(data)
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+    def _append(self, data: bytearray) -> None:
+        fd = self._fd if self._fd >= 0 else os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+        finally:
+            if fd != self._fd:
+                os.close(fd)

@@ -92,3 +92,67 @@ def test_lines_are_flushed_without_waiting_for_shutdown(client, settings) -> Non
         if settings.log_file.exists() and settings.log_file.read_bytes().count(b"\n") == 1:
             break
     assert settings.log_file.read_bytes().count(b"\n") == 1
+
+
+def _write(log, request_id: str) -> None:
+    log.write(level="INFO", function="health", user_id=None, request_id=request_id, message="GET /health 200",
+              error=None, metadata={"status": 200})
+
+
+def test_lines_written_from_threads_during_flushes_and_shutdown_are_all_kept(tmp_path) -> None:
+    """Writers in several threads while another thread flushes and then closes the log (the
+    shutdown flush): every line is in the file exactly once, whole."""
+    import threading
+
+    from service.runtime.request_log import RequestLog
+
+    log = RequestLog(tmp_path / "todo-api.log")
+    writers, lines_each = 4, 3000
+    halfway = threading.Barrier(writers + 1)
+    closed = threading.Event()
+
+    def writer(w: int) -> None:
+        for i in range(lines_each):
+            if i == lines_each // 2:
+                halfway.wait(30)  # half written; the rest goes in while and after the log closes
+                closed.wait(30)
+            _write(log, f"w{w}-{i}")
+
+    def flusher(stop: threading.Event) -> None:
+        while not stop.is_set():
+            log.flush()
+
+    stop = threading.Event()
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
+    flushing = threading.Thread(target=flusher, args=(stop,))
+    for thread in [*threads, flushing]:
+        thread.start()
+    halfway.wait(30)
+    closing = threading.Thread(target=log.close)  # the shutdown flush, from its own thread
+    closing.start()
+    closed.set()  # the writers go on during the close
+    closing.join(30)
+    stop.set()
+    for thread in [*threads, flushing]:
+        thread.join(30)
+    log.close()
+    lines = [orjson.loads(raw) for raw in (tmp_path / "todo-api.log").read_bytes().splitlines()]
+    ids = [line["requestId"] for line in lines]
+    assert len(ids) == writers * lines_each
+    assert set(ids) == {f"w{w}-{i}" for w in range(writers) for i in range(lines_each)}
+    for w in range(writers):  # and each thread's lines in the order it wrote them
+        mine = [int(i.split("-")[1]) for i in ids if i.startswith(f"w{w}-")]
+        assert mine == sorted(mine)
+
+
+def test_a_line_written_after_close_still_reaches_the_file(tmp_path) -> None:
+    from service.runtime.request_log import RequestLog
+
+    log = RequestLog(tmp_path / "todo-api.log")
+    _write(log, "before")
+    log.close()
+    _write(log, "after")
+    log.flush()
+    log.close()
+    ids = [orjson.loads(raw)["requestId"] for raw in (tmp_path / "todo-api.log").read_bytes().splitlines()]
+    assert ids == ["before", "after"]
