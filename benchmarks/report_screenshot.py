@@ -14,8 +14,8 @@ from pathlib import Path
 
 from verify.browser import HeadlessChromium, png_size
 from verify.demo import demo_journal
-from verify.report_html import write_html
 from verify.junit import write_junit
+from verify.report_html import write_html
 
 
 def main() -> int:

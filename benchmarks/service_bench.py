@@ -36,8 +36,9 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.launcher import ServiceProcess  # noqa: E402
 from service_prototype import SCHEMA  # noqa: E402  (this directory is on the path when run as a script)
+
+from service.launcher import ServiceProcess  # noqa: E402
 
 TARGET_RPS = 8000
 # The issue calibrated its target on this machine with a minimal prototype of the same shape:

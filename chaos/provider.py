@@ -15,7 +15,7 @@ from pydantic import JsonValue
 
 from chaos.actions import ActionCall
 from chaos.targets import Target
-from scenarios.errors import InvalidInputError
+from common.errors import InvalidInputError
 
 Undo = dict[str, JsonValue]
 

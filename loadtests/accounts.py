@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 from pydantic import BaseModel
 
+from common.errors import TargetError
 from loadtests.session import Account, SignedInAccount
-from scenarios.errors import TargetError
 
 ACCOUNTS_FILE = "accounts.json"
 _PARALLEL = 8

@@ -25,10 +25,10 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from common.errors import InvalidInputError, LoadError
 from loadtests.plan import LoadModel, LoadPlan, Shape, ShapeKind
 from loadtests.records import SecondSample
 from loadtests.runner import LoadRunner
-from scenarios.errors import InvalidInputError, LoadError
 from verify.slo import Slo
 from verify.windows import index_series, window_stats
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Self
 
+from common.errors import InvalidInputError, LoadError
 from loadtests.accounts import AccountPool
 from loadtests.ledger import read_ledger
 from loadtests.plan import LoadModel, LoadPlan
@@ -37,7 +38,6 @@ from loadtests.session import RUN_DIR_ENV, STREAM_FILE, Account, LoadSession
 from loadtests.shapes import LoadShape
 from loadtests.stream import EventKind, StreamReader
 from loadtests.summary import LoadSummary, SummaryBuilder
-from scenarios.errors import InvalidInputError, LoadError
 
 LOCUSTFILE = Path(__file__).with_name("entry") / "hanbit_locustfile.py"
 _POLL_S = 0.05

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from chaos.provider import provider_for
 from chaos.targets import AwsTarget, BundledTarget
-from scenarios.errors import HarnessError
+from common.errors import HarnessError
 from scenarios.fault_tracker import FaultTracker
 from scenarios.journal import Journal, RunStatus
 

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from scenarios.errors import ExitCode, HarnessError, InvalidInputError, TargetError
+from common.errors import ExitCode, HarnessError, InvalidInputError, TargetError
 from service.errors import ServiceError, ServiceSettingsError
 
 COMMAND_MODULES = (

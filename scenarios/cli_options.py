@@ -20,7 +20,7 @@ import os
 import time
 from pathlib import Path
 
-from scenarios.durations import parse_duration
+from common.durations import parse_duration
 from scenarios.models import DEFAULT_TARGET
 
 DEFAULT_FILE = "scenarios.yaml"

@@ -12,10 +12,10 @@ from typing import TextIO
 
 from chaos.actions import ENGINE_ACTIONS, ActionCall
 from chaos.provider import Provider, provider_class
+from common.durations import format_duration as fmt
+from common.errors import ExitCode
 from loadtests.plan import LoadModel, LoadPlan
 from scenarios.cli_options import DEFAULT_FILE, add_file, add_profile, add_target
-from scenarios.durations import format_duration as fmt
-from scenarios.errors import ExitCode
 from scenarios.loader import load_config
 from scenarios.models import Config, DrillPlan, Trigger, resolve
 from scenarios.target_choice import choose_target, require_control, with_target

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from common.errors import ExitCode, HarnessError, InvalidInputError
 from scenarios.cleanup import cleanup_runs
 from scenarios.cli_options import (
     add_allow_protected,
@@ -22,7 +23,6 @@ from scenarios.cli_options import (
     shown,
 )
 from scenarios.engine import DrillEngine
-from scenarios.errors import ExitCode, HarnessError, InvalidInputError
 from scenarios.journal import Journal, RunStatus
 from scenarios.loader import load_config
 from scenarios.models import DrillPlan, resolve

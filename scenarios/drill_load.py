@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from common.errors import LoadError
 from loadtests.records import LedgerRecord, SecondSample
-from scenarios.errors import LoadError
 from scenarios.models import DrillPlan
 
 

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from chaos.provider import Provider, provider_for
+from common.errors import HarnessError, PreflightError
 from scenarios.drill_load import DrillLoad, LoadFactory, LoadHandle
 from scenarios.drill_signals import DrillInterrupted, deferred_signals, signals_raise
-from scenarios.errors import HarnessError, PreflightError
 from scenarios.fault_tracker import FaultTracker
 from scenarios.journal import Journal, PhaseName, PhaseRecord, RunStatus
 from scenarios.models import CheckName, DrillPlan

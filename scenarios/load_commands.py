@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from common.errors import InvalidInputError, ScenarioFileError, TargetError
 from loadtests.plan import LoadModel, LoadPlan, ShapeKind
 from loadtests.records import SecondSample
 from loadtests.runner import LoadRunner, locust_command, locust_env
@@ -27,7 +28,6 @@ from scenarios.cli_options import (
     new_run_dir,
     shown,
 )
-from scenarios.errors import InvalidInputError, ScenarioFileError, TargetError
 from scenarios.problems import PathT, Problems
 from scenarios.salvage import normalize_durations
 from scenarios.target_choice import choose_target, open_session, optional_config

@@ -17,9 +17,9 @@ from pydantic import BaseModel, ValidationError
 from chaos.actions import CATALOG, ENGINE_ACTIONS, ActionKind
 from chaos.provider import provider_class
 from chaos.targets import AwsTarget, BundledTarget
+from common.durations import format_duration
+from common.errors import InvalidInputError, ScenarioFileError
 from loadtests.plan import LoadPlan
-from scenarios.durations import format_duration
-from scenarios.errors import InvalidInputError, ScenarioFileError
 from scenarios.models import (
     DEFAULT_TARGET,
     FAULT_CHECKS,

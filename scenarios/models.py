@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from chaos.actions import ENGINE_ACTIONS, ActionCall
 from chaos.targets import AwsTarget, BundledTarget
+from common.durations import Duration
+from common.errors import InvalidInputError
 from loadtests.plan import LoadPlan
-from scenarios.durations import Duration
-from scenarios.errors import InvalidInputError
 from verify.slo import AlarmRule, Slo
 
 # A partial override of a shared contract model (LoadPlan, Slo, AlarmRule).

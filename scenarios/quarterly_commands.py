@@ -18,6 +18,7 @@ import psutil
 from pydantic import ValidationError
 from rich.console import Console
 
+from common.errors import CheckFailedError, ExitCode, InvalidInputError
 from loadtests.capacity import (
     CapacityConfig,
     CapacityResult,
@@ -39,7 +40,6 @@ from scenarios.cli_options import (
     history_dir,
     new_run_dir,
 )
-from scenarios.errors import CheckFailedError, ExitCode, InvalidInputError
 from scenarios.loader import load_config
 from scenarios.models import Config, deep_merge
 from scenarios.target_choice import TargetChoice, choose_target, open_session

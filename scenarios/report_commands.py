@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from common.errors import CheckFailedError, InvalidInputError
 from scenarios.cli_options import absolute_path, add_report_dir, history_dir
-from scenarios.errors import CheckFailedError, InvalidInputError
 from scenarios.journal import Journal
 from verify.history import HistoryRow, Regression, all_regressions, load_history, previous_run
 

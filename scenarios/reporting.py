@@ -15,10 +15,10 @@ log = logging.getLogger(__name__)
 
 def write_reports(journal: Journal, run_dir: Path, history_dir: Path, console: Console) -> None:
     """Render one drill's reports from its journal. A report that fails to render never hides the verdict."""
-    from verify.report_console import render_console
-    from verify.report_html import write_html
     from verify.history import append_history
     from verify.junit import write_junit
+    from verify.report_console import render_console
+    from verify.report_html import write_html
 
     render_console(journal, console)
     for what, write in (

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from scenarios.durations import parse_duration
+from common.durations import parse_duration
 from scenarios.problems import PathT, Problems, show_value
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chaos.targets import BundledTarget, Target
-from scenarios.errors import InvalidInputError
+from common.errors import InvalidInputError
 from scenarios.loader import load_config
 from scenarios.models import DEFAULT_TARGET, Config, _pick
 from scenarios.target_session import EndpointSession, TargetSession, session_for

@@ -13,7 +13,7 @@ from typing import Protocol
 from pydantic import JsonValue
 
 from chaos.targets import AwsTarget, BundledTarget, Target
-from scenarios.errors import InvalidInputError, TargetError
+from common.errors import InvalidInputError, TargetError
 
 
 class TargetSession(Protocol):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from common.errors import InvalidInputError
 from loadtests.capacity import BreakReason, CapacityResult
-from scenarios.errors import InvalidInputError
 from verify.history import REGRESSION_RATIO, Regression
 
 CAPACITY_FILE = "capacity.jsonl"

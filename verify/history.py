@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from scenarios.errors import InvalidInputError
+from common.errors import InvalidInputError
 from scenarios.journal import Journal
 from verify.incident import IncidentEntry, incident_entry
 from verify.report_data import ReportData, report_data

@@ -27,8 +27,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from common.errors import InvalidInputError
 from loadtests.records import LedgerRecord, WriteOp, WriteOutcome
-from scenarios.errors import InvalidInputError
 from scenarios.journal import LedgerSummary
 
 

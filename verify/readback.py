@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from pydantic import ValidationError
 
+from common.errors import TargetError
 from loadtests.records import LedgerRecord
-from scenarios.errors import TargetError
 from scenarios.journal import LedgerSummary
 from verify.integrity import (
     Observation,

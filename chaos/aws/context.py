@@ -20,7 +20,7 @@ from chaos.aws.markers import FaultMarkers
 from chaos.aws.polling import Poller
 from chaos.provider import RemediationContext, Undo
 from chaos.targets import AwsTarget
-from scenarios.errors import ProviderError
+from common.errors import ProviderError
 
 # Where the FIS Lambda extension layer is published, per architecture (AWS public SSM parameters).
 FIS_EXTENSION_PARAMETER = "/aws/service/fis/lambda-extension/AWS-FIS-extension-{arch}/1.x.x"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, WaiterError
 
-from scenarios.errors import ProviderError
+from common.errors import ProviderError
 
 
 class AwsApiError(ProviderError):

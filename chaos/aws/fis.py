@@ -8,14 +8,14 @@ a dead man's switch: FIS ends the fault by itself if the harness never reverts.
 from __future__ import annotations
 
 import uuid
-from functools import partial
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from pydantic import JsonValue
 
 from chaos.aws.context import AwsContext, api
-from scenarios.errors import ProviderError
+from common.errors import ProviderError
 
 TAG = "hanbit-drill"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaos.aws.context import AwsContext, api
-from scenarios.errors import ProviderError
+from common.errors import ProviderError
 
 # Fields whose difference between $LATEST and the alias version would leak into a published variant.
 DRIFT_FIELDS = (

@@ -17,7 +17,7 @@ from chaos.aws.checks import function_problems, guarded, publish_problems
 from chaos.aws.context import ActionHandler, api, clean_up_failed_inject
 from chaos.aws.function import FunctionChanges, LambdaFunction, publish_plan
 from chaos.provider import Undo
-from scenarios.errors import ProviderError
+from common.errors import ProviderError
 
 BAD_HANDLER = "hanbit_drill_fault.missing_handler"
 BAD_DESCRIPTION = "hanbit-drill bad version"

@@ -19,7 +19,7 @@ from chaos.aws.fis import FisExperiment
 from chaos.aws.function import LambdaFunction, unqualified_arn
 from chaos.aws.lambda_faults import BadVersionFault
 from chaos.provider import Undo
-from scenarios.errors import ProviderError
+from common.errors import ProviderError
 
 FIS_ACTIONS = {
     "lambda.invocation-error": "aws:lambda:invocation-error",

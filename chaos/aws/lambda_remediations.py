@@ -11,7 +11,7 @@ from chaos.aws.checks import function_problems, guarded, publish_problems
 from chaos.aws.context import ActionHandler, api
 from chaos.aws.function import FunctionChanges, LambdaFunction, publish_plan
 from chaos.provider import RemediationContext
-from scenarios.errors import ProviderError
+from common.errors import ProviderError
 
 # Faults whose undo data records the version the alias served before the drill.
 _ALIAS_FAULTS = ("lambda.deploy-bad-version", "lambda.invocation-error")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from scenarios.errors import ProviderError
+from common.errors import ProviderError
 
 T = TypeVar("T")
 

@@ -29,7 +29,7 @@ from chaos.aws.table_restore import BackupRemediation, RestoreRemediation
 from chaos.aws.table_throttle import TableThrottle
 from chaos.provider import RemediationContext, Undo
 from chaos.targets import AwsTarget
-from scenarios.errors import InvalidInputError
+from common.errors import InvalidInputError
 
 HANDLERS: tuple[type[ActionHandler], ...] = (
     ConcurrencyFault,

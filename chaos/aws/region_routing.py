@@ -25,7 +25,7 @@ from chaos.aws.context import ActionHandler, AwsContext, api
 from chaos.aws.errors import AwsApiError
 from chaos.aws.function import LambdaFunction
 from chaos.provider import RemediationContext
-from scenarios.errors import ProviderError
+from common.errors import ProviderError
 
 ARC_CONTROL_REGION = "us-west-2"  # the ARC control-plane API lives only there
 ROUTE53_HEALTHY_SHARE = 0.18

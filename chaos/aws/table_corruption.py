@@ -21,7 +21,7 @@ from chaos.aws.checks import guarded
 from chaos.aws.context import ActionHandler, api, clean_up_failed_inject
 from chaos.aws.errors import AwsApiError
 from chaos.provider import Undo
-from scenarios.errors import ProviderError
+from common.errors import ProviderError
 
 GARBLE_PREFIX = "\ufffdgarbled:"
 _CONDITION_FAILED = "ConditionalCheckFailedException"

@@ -10,7 +10,7 @@ as it is, for the post-mortem.
 
 from __future__ import annotations
 
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import JsonValue
@@ -20,7 +20,7 @@ from chaos.aws.checks import function_problems, guarded, publish_problems
 from chaos.aws.context import ActionHandler, api
 from chaos.aws.function import FunctionChanges, LambdaFunction, env_vars, publish_plan
 from chaos.provider import RemediationContext
-from scenarios.errors import ProviderError
+from common.errors import ProviderError
 
 
 def _utc(ts: float) -> datetime:

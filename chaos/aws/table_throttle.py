@@ -18,7 +18,7 @@ from chaos.aws.checks import guarded
 from chaos.aws.context import ActionHandler, api, clean_up_failed_inject
 from chaos.aws.table_restore import table_problems
 from chaos.provider import Undo
-from scenarios.errors import ProviderError
+from common.errors import ProviderError
 
 ON_DEMAND = "PAY_PER_REQUEST"
 NO_LIMIT = -1  # what DynamoDB takes to remove a maximum on-demand throughput

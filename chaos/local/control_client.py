@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from scenarios.errors import ProviderError, TargetError
+from common.errors import ProviderError, TargetError
 
 READY_FILE = "ready.json"
 TOKEN_FILE = "admin.token"

@@ -17,7 +17,7 @@ from chaos.actions import ActionCall
 from chaos.local.control_client import ControlClient
 from chaos.provider import RemediationContext, Undo
 from chaos.targets import BundledTarget
-from scenarios.errors import HarnessError, ProviderError
+from common.errors import HarnessError, ProviderError
 
 Client = ControlClient
 Params = dict[str, Any]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from common.errors import InvalidInputError
 from loadtests.capacity import (
     BreakReason,
     CapacityConfig,
@@ -15,7 +16,6 @@ from loadtests.capacity import (
     knee_of,
 )
 from loadtests.records import GeneratorHealth, SecondSample
-from scenarios.errors import InvalidInputError
 from verify.slo import Slo
 from verify.synthetic import build_second
 

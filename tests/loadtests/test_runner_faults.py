@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
+from common.errors import TargetError
 from loadtests.plan import LoadPlan
 from loadtests.records import SecondSample, WriteOutcome
 from loadtests.runner import LoadRunner, free_port
-from scenarios.errors import TargetError
 
 if TYPE_CHECKING:
     from conftest import FakeService

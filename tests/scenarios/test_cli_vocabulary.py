@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from chaos.targets import BundledTarget
+from common.errors import InvalidInputError, ScenarioFileError
 from scenarios.cli import build_parser, main
-from scenarios.errors import InvalidInputError, ScenarioFileError
 from scenarios.load_commands import plan_from_args
 from scenarios.loader import load_config, parse_config
 from scenarios.target_choice import choose_target, require_control, with_target

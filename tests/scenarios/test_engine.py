@@ -9,8 +9,6 @@ import signal
 from pathlib import Path
 from typing import ClassVar
 
-import pytest
-
 from loadtests.records import SecondSample, new_histogram
 from scenarios.engine import DrillEngine
 from scenarios.journal import Journal, RunStatus

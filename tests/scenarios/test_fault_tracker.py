@@ -7,7 +7,7 @@ import pytest
 
 from chaos.actions import ActionCall
 from chaos.provider import InjectedFault, RemediationContext
-from scenarios.errors import InvalidInputError, ProviderError
+from common.errors import InvalidInputError, ProviderError
 from scenarios.fault_tracker import FaultTracker
 from scenarios.journal import Journal
 

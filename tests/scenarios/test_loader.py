@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from chaos import provider
-from scenarios.errors import InvalidInputError, ScenarioFileError
+from common.errors import InvalidInputError, ScenarioFileError
 from scenarios.loader import load_config, parse_config
 from scenarios.models import CheckName, Expect, Trigger
 

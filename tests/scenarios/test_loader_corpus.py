@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.errors import ExitCode, ScenarioFileError
+from common.errors import ExitCode, ScenarioFileError
 from scenarios.loader import load_config
 
 CORPUS = Path(__file__).parent / "fixtures" / "invalid"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.errors import InvalidInputError, ScenarioFileError
+from common.errors import InvalidInputError, ScenarioFileError
 from scenarios.loader import parse_config
 from scenarios.models import resolve
 

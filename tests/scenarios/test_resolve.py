@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import InvalidInputError
 from loadtests.plan import LoadModel, ShapeKind
-from scenarios.errors import InvalidInputError
 from scenarios.loader import load_config
 from scenarios.models import LOAD_ALLOWANCE_S, Config, StopMetric, Trigger, resolve
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import InvalidInputError
 from loadtests.capacity import (
     BreakReason,
     CapacityResult,
@@ -13,7 +14,6 @@ from loadtests.capacity import (
     StepResult,
     knee_of,
 )
-from scenarios.errors import InvalidInputError
 from verify.capacity_history import CapacityHistory, capacity_row, knee_regressions
 from verify.slo import Slo
 

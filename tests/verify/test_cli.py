@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from scenarios.errors import CheckFailedError, HarnessError, InvalidInputError
+from common.errors import CheckFailedError, HarnessError, InvalidInputError
 from scenarios.report_commands import add_commands
 from verify.history import append_history
 

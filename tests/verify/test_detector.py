@@ -2,7 +2,7 @@ import pytest
 
 from verify.detector import Detector, detect
 from verify.slo import AlarmRule
-from verify.synthetic import SeriesSpec, Segment, build_series, build_second
+from verify.synthetic import Segment, SeriesSpec, build_second, build_series
 
 T0 = 1_700_000_000
 RULE = AlarmRule()  # error rate > 5 % or p90 > 1,000 ms over 300 s

@@ -1,6 +1,6 @@
 import pytest
 
-from scenarios.errors import InvalidInputError
+from common.errors import InvalidInputError
 from verify.history import all_regressions, append_history, incidents, load_history, regressions
 
 T0 = 1_700_000_000

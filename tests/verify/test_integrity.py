@@ -105,7 +105,7 @@ def test_other_users_are_separate_and_unread_accounts_are_refused():
 
 
 def test_the_ledger_file_reads_back_and_bad_lines_name_their_place(tmp_path):
-    from scenarios.errors import InvalidInputError
+    from common.errors import InvalidInputError
     from verify.integrity import ledger_ids, read_ledger
 
     path = tmp_path / "ledger.jsonl"

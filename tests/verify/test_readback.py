@@ -1,6 +1,6 @@
 import pytest
 
-from scenarios.errors import TargetError
+from common.errors import TargetError
 from verify.integrity import ReadStatus
 from verify.readback import read_back
 

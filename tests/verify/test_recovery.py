@@ -2,7 +2,7 @@ import pytest
 
 from verify.recovery import RecoveryTracker, find_recovery
 from verify.slo import Slo
-from verify.synthetic import SeriesSpec, Segment, build_series
+from verify.synthetic import Segment, SeriesSpec, build_series
 
 T0 = 1_700_000_000
 SLO = Slo()

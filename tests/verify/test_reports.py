@@ -3,9 +3,9 @@ import xml.etree.ElementTree as ET
 from rich.console import Console
 
 from scenarios.journal import Journal, LedgerSummary, RunStatus
+from verify.junit import write_junit
 from verify.report_console import render_console
 from verify.report_html import render_html, write_html
-from verify.junit import write_junit
 
 
 def test_console_summary_shows_verdict_timings_checks_and_actions(journal_factory):

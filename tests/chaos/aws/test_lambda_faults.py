@@ -7,7 +7,7 @@ import pytest
 from chaos.actions import ActionCall
 from chaos.aws.lambda_faults import BAD_HANDLER
 from chaos.provider import InjectedFault, RemediationContext
-from scenarios.errors import ProviderError
+from common.errors import ProviderError
 
 CONCURRENCY = ActionCall(name="lambda.reserved-concurrency", params={"limit": 0})
 BAD = ActionCall(name="lambda.deploy-bad-version")

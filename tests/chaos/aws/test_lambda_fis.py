@@ -6,7 +6,7 @@ import pytest
 from botocore.stub import ANY
 
 from chaos.actions import ActionCall
-from scenarios.errors import ProviderError
+from common.errors import ProviderError
 
 ERROR = ActionCall(name="lambda.invocation-error", params={"percentage": 30})
 LATENCY = ActionCall(name="lambda.add-latency", params={"latency_ms": 1500, "percentage": 50})

@@ -6,7 +6,7 @@ import pytest
 
 from chaos.actions import ActionCall
 from chaos.provider import InjectedFault, RemediationContext
-from scenarios.errors import InvalidInputError, ProviderError
+from common.errors import InvalidInputError, ProviderError
 
 NO_CONTEXT = RemediationContext(fault_at=None)
 BAD = ActionCall(name="lambda.deploy-bad-version")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import json
 
 import pytest
@@ -13,7 +12,7 @@ from chaos.aws.errors import AwsApiError, translate
 from chaos.aws.provider import AwsProvider
 from chaos.provider import Provider, RemediationContext, provider_class
 from chaos.targets import AwsTarget
-from scenarios.errors import ExitCode, ProviderError
+from common.errors import ExitCode, ProviderError
 from scenarios.journal import FaultRecord, RemediationRecord
 
 SAMPLE_PARAMS = {

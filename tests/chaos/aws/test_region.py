@@ -7,7 +7,7 @@ from botocore.stub import ANY
 
 from chaos.actions import ActionCall
 from chaos.provider import RemediationContext
-from scenarios.errors import ProviderError
+from common.errors import ProviderError
 
 CTX = RemediationContext(fault_at=None)
 OUTAGE = ActionCall(name="region.outage", params={"region": "ap-northeast-2"})

@@ -8,7 +8,7 @@ import pytest
 
 from chaos.actions import ActionCall
 from chaos.aws.table_corruption import GARBLE_PREFIX, TableCorruption
-from scenarios.errors import ProviderError
+from common.errors import ProviderError
 
 CORRUPT = ActionCall(name="table.corrupt", params={"fraction": 0.5})
 

@@ -8,7 +8,7 @@ import pytest
 
 from chaos.actions import ActionCall
 from chaos.provider import RemediationContext
-from scenarios.errors import ProviderError
+from common.errors import ProviderError
 
 RESTORE = ActionCall(name="table.restore")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from scenarios.durations import Duration, format_duration, parse_duration
+from common.durations import Duration, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(
