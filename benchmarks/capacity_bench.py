@@ -37,16 +37,11 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chaos.local.control_client import ControlClient
-from loadtests.capacity import (
-    CapacityConfig,
-    CapacityResult,
-    CapacitySearch,
-    StepResult,
-    judge_step,
-)
 from loadtests.plan import LoadPlan, Shape
 from loadtests.runner import LoadRunner, free_port
+from scenarios.capacity import CapacityConfig, CapacitySearch
 from service.settings import ENV_VAR, ServiceSettings
+from verify.capacity import CapacityResult, StepResult, judge_step
 from verify.capacity_history import CapacityHistory
 
 

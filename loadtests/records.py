@@ -118,3 +118,12 @@ class LedgerRecord(BaseModel):
     status: int | None = None  # HTTP status if a response came back
     title: str | None = None  # title written (create/update), to detect corruption on read-back
     done: bool | None = None  # done flag written (create/update)
+
+
+class RssPoint(BaseModel):
+    """The summed resident memory of a process tree (the service under a soak) at one moment."""
+
+
+    t: float  # epoch seconds
+    rss_mb: float
+    processes: int

@@ -22,7 +22,7 @@ from chaos.provider import provider_for
 from chaos.targets import AwsTarget, BundledTarget
 from common.errors import HarnessError
 from scenarios.fault_tracker import FaultTracker
-from scenarios.journal import Journal, RunStatus
+from verify.journal import Journal, RunStatus
 
 _TARGET = TypeAdapter(BundledTarget | AwsTarget)
 STOP_GRACE_S = 10.0

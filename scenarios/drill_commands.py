@@ -23,11 +23,11 @@ from scenarios.cli_options import (
     shown,
 )
 from scenarios.engine import DrillEngine
-from scenarios.journal import Journal, RunStatus
 from scenarios.loader import load_config
 from scenarios.models import DrillPlan, resolve
 from scenarios.reporting import write_reports, write_suite_reports
 from scenarios.target_choice import choose_target, require_control, with_target
+from verify.journal import Journal, RunStatus
 
 LATEST_LINK = "latest"  # runs/latest -> the newest suite directory, for `report runs/latest/<scenario>`
 

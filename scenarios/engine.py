@@ -16,12 +16,12 @@ from common.errors import HarnessError, PreflightError
 from scenarios.drill_load import DrillLoad, LoadFactory, LoadHandle
 from scenarios.drill_signals import DrillInterrupted, deferred_signals, signals_raise
 from scenarios.fault_tracker import FaultTracker
-from scenarios.journal import Journal, PhaseName, PhaseRecord, RunStatus
 from scenarios.models import CheckName, DrillPlan
 from scenarios.progress import DrillProgress
 from scenarios.schedule import DrillSchedule, StopWatch
 from scenarios.target_session import TargetSession, session_for
 from verify.detector import Detector
+from verify.journal import Journal, PhaseName, PhaseRecord, RunStatus
 from verify.recovery import RecoveryTracker
 from verify.windows import window_stats
 

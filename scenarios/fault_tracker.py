@@ -21,7 +21,7 @@ from pathlib import Path
 from chaos.actions import ActionCall
 from chaos.provider import InjectedFault, Provider, RemediationContext
 from common.errors import HarnessError, InvalidInputError, ProviderError
-from scenarios.journal import FaultRecord, Journal, RemediationRecord
+from verify.journal import FaultRecord, Journal, RemediationRecord
 
 log = logging.getLogger(__name__)
 

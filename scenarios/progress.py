@@ -12,8 +12,8 @@ from rich.live import Live
 from rich.table import Table
 
 from loadtests.records import SecondSample
-from scenarios.journal import Journal, PhaseName
 from scenarios.models import DrillPlan
+from verify.journal import Journal, PhaseName
 
 PLAIN_EVERY_S = 5
 

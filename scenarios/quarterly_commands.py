@@ -19,16 +19,8 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from common.errors import CheckFailedError, ExitCode, InvalidInputError
-from loadtests.capacity import (
-    CapacityConfig,
-    CapacityResult,
-    CapacitySearch,
-    SearchMode,
-    StepResult,
-    capacity_config,
-)
 from loadtests.plan import LoadModel, LoadPlan
-from loadtests.soak import Soak, SoakConfig, SoakResult
+from scenarios.capacity import CapacityConfig, CapacitySearch, capacity_config
 from scenarios.cli_options import (
     absolute_path,
     add_allow_protected,
@@ -42,8 +34,10 @@ from scenarios.cli_options import (
 )
 from scenarios.loader import load_config
 from scenarios.models import Config, deep_merge
+from scenarios.soak import Soak
 from scenarios.target_choice import TargetChoice, choose_target, open_session
 from scenarios.target_session import TargetSession
+from verify.capacity import CapacityResult, SearchMode, StepResult
 from verify.capacity_history import CAPACITY_FILE, CapacityComparison, CapacityHistory
 from verify.capacity_report import (
     QuarterlyReport,
@@ -54,6 +48,7 @@ from verify.capacity_report import (
 )
 from verify.history import REGRESSION_RATIO
 from verify.slo import Slo
+from verify.soak import SoakConfig, SoakResult
 
 QUARTERLY_PROFILE = "quarterly"
 CAPACITY_HOLD_S = 60.0  # per step at time_scale 1

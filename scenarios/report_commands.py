@@ -12,8 +12,8 @@ from rich.text import Text
 
 from common.errors import CheckFailedError, InvalidInputError
 from scenarios.cli_options import absolute_path, add_report_dir, history_dir
-from scenarios.journal import Journal
 from verify.history import HistoryRow, Regression, all_regressions, load_history, previous_run
+from verify.journal import Journal
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from scenarios.cli_options import shown
-from scenarios.journal import Journal
+from verify.journal import Journal
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from common.errors import InvalidInputError
-from loadtests.capacity import BreakReason, CapacityResult
+from verify.capacity import BreakReason, CapacityResult
 from verify.history import REGRESSION_RATIO, Regression
 
 CAPACITY_FILE = "capacity.jsonl"

@@ -16,11 +16,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from loadtests.capacity import CapacityResult
-from loadtests.soak import SoakResult
+from verify.capacity import CapacityResult
 from verify.capacity_history import CapacityComparison
 from verify.charts import Line, Marker, SvgChart, Threshold
 from verify.report_html import CSS
+from verify.soak import SoakResult
 
 
 class SeedTargets(BaseModel):

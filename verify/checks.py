@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from scenarios.journal import CheckRecord, Journal
 from verify.drill import DrillTimings, DrillWindows, drill_timings, drill_windows, judged_rule, judged_slo
+from verify.journal import CheckRecord, Journal
 from verify.slo import AlarmRule, Slo
 from verify.windows import WindowStats
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 
 from loadtests.records import LedgerRecord, WriteOp, WriteOutcome
-from scenarios.journal import FaultRecord, Journal, PhaseName, PhaseRecord, RemediationRecord, RunStatus
 from verify.checks import evaluate
 from verify.drill import drill_timings
 from verify.integrity import Observation, ObservedItem, ReadStatus, check_integrity
+from verify.journal import FaultRecord, Journal, PhaseName, PhaseRecord, RemediationRecord, RunStatus
 from verify.slo import AlarmRule, Slo
 from verify.synthetic import Segment, SeriesSpec, build_series
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scenarios.journal import Journal, PhaseName
 from verify.detector import Detection, detect
+from verify.journal import Journal, PhaseName
 from verify.recovery import Recovery, find_recovery
 from verify.slo import AlarmRule, Slo
 from verify.windows import WindowStats, index_series, window_stats

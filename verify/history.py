@@ -17,8 +17,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from common.errors import InvalidInputError
-from scenarios.journal import Journal
 from verify.incident import IncidentEntry, incident_entry
+from verify.journal import Journal
 from verify.report_data import ReportData, report_data
 
 HISTORY_FILE = "history.jsonl"

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from pydantic import BaseModel
 
-from scenarios.journal import Journal
+from verify.journal import Journal
 from verify.report_data import ReportData, report_data
 
 

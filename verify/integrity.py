@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from common.errors import InvalidInputError
 from loadtests.records import LedgerRecord, WriteOp, WriteOutcome
-from scenarios.journal import LedgerSummary
+from verify.journal import LedgerSummary
 
 
 class ReadStatus(StrEnum):

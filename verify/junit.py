@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from scenarios.journal import Journal, RunStatus, iso
+from verify.journal import Journal, RunStatus, iso
 
 _BROKEN = {RunStatus.ERROR, RunStatus.ABORTED, RunStatus.RUNNING}
 

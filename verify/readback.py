@@ -17,7 +17,6 @@ from pydantic import ValidationError
 
 from common.errors import TargetError
 from loadtests.records import LedgerRecord
-from scenarios.journal import LedgerSummary
 from verify.integrity import (
     Observation,
     ObservedItem,
@@ -25,6 +24,7 @@ from verify.integrity import (
     check_integrity,
     ledger_ids,
 )
+from verify.journal import LedgerSummary
 
 _RETRYABLE = {429, 500, 502, 503, 504}
 READ_PARALLELISM = 8

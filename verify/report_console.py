@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from scenarios.journal import Journal
+from verify.journal import Journal
 from verify.report_data import ReportData, report_data
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from loadtests.records import SecondSample
-from scenarios.journal import Journal, RunStatus
 from verify.drill import DrillTimings, DrillWindows, drill_timings, drill_windows, judged_rule, judged_slo
+from verify.journal import Journal, RunStatus
 from verify.slo import AlarmRule, Slo
 from verify.windows import SecondHealth, index_series, second_health, seconds_in
 

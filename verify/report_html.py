@@ -7,9 +7,9 @@ from collections import deque
 from html import escape
 from pathlib import Path
 
-from scenarios.journal import Journal, iso
 from verify.charts import Band, Line, Marker, SvgChart, Threshold, nice_step
 from verify.detector import scaled_period_s
+from verify.journal import Journal, iso
 from verify.report_data import ReportData, report_data
 from verify.windows import WindowStats, sample_latencies
 

@@ -18,8 +18,8 @@ import httpx
 import psutil
 import pytest
 
-from scenarios.journal import Journal, RunStatus
 from service.launcher import ServiceProcess
+from verify.journal import Journal, RunStatus
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.journal import Journal, RunStatus
+from verify.journal import Journal, RunStatus
 
 pytestmark = pytest.mark.e2e
 

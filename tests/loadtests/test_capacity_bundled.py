@@ -6,15 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.capacity import (
-    BreakReason,
-    CapacitySearch,
-    SearchMode,
-    StepResult,
-    capacity_config,
-)
 from loadtests.health import BURN_ENV
 from loadtests.plan import LoadPlan
+from scenarios.capacity import CapacitySearch, capacity_config
+from verify.capacity import BreakReason, SearchMode, StepResult
 from verify.slo import Slo
 
 BASE = LoadPlan(rps=1, accounts=4, workers=1)

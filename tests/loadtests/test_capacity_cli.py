@@ -9,9 +9,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from loadtests.capacity import BreakReason
 from scenarios.cli import main
 from service.launcher import ServiceProcess
+from verify.capacity import BreakReason
 from verify.capacity_history import CapacityHistory, CapacityRow
 
 FILE = """\

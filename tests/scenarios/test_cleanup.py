@@ -12,7 +12,7 @@ from rich.console import Console
 
 from scenarios import cleanup as cleanup_module
 from scenarios.cleanup import cleanup_runs
-from scenarios.journal import FaultRecord, Journal, RunStatus
+from verify.journal import FaultRecord, Journal, RunStatus
 
 
 class UndoRecorder:

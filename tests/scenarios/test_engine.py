@@ -11,8 +11,8 @@ from typing import ClassVar
 
 from loadtests.records import SecondSample, new_histogram
 from scenarios.engine import DrillEngine
-from scenarios.journal import Journal, RunStatus
 from scenarios.models import Config, resolve
+from verify.journal import Journal, RunStatus
 
 YAML_SCENARIO = {
     "description": "bad deploy",

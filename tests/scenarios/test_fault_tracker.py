@@ -9,7 +9,7 @@ from chaos.actions import ActionCall
 from chaos.provider import InjectedFault, RemediationContext
 from common.errors import InvalidInputError, ProviderError
 from scenarios.fault_tracker import FaultTracker
-from scenarios.journal import Journal
+from verify.journal import Journal
 
 
 class RecordingProvider:

@@ -105,8 +105,8 @@ def todo_api():
 
 # ---- synthetic journals -------------------------------------------------------------------
 
-from scenarios.journal import FaultRecord, Journal, RemediationRecord, RunStatus  # noqa: E402
 from verify.checks import evaluate  # noqa: E402
+from verify.journal import FaultRecord, Journal, RemediationRecord, RunStatus  # noqa: E402
 from verify.slo import AlarmRule  # noqa: E402
 from verify.synthetic import Segment, SeriesSpec, build_series  # noqa: E402
 

@@ -7,13 +7,7 @@ from pathlib import Path
 import pytest
 
 from common.errors import InvalidInputError
-from loadtests.capacity import (
-    BreakReason,
-    CapacityResult,
-    SearchMode,
-    StepResult,
-    knee_of,
-)
+from verify.capacity import BreakReason, CapacityResult, SearchMode, StepResult, knee_of
 from verify.capacity_history import CapacityHistory, capacity_row, knee_regressions
 from verify.slo import Slo
 

@@ -9,16 +9,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from loadtests.capacity import (
-    BreakReason,
-    CapacityResult,
-    SearchMode,
-    judge_step,
-    knee_of,
-)
 from loadtests.plan import LoadPlan
-from loadtests.soak import RssPoint, SoakConfig, SoakResult, analyze_soak
+from loadtests.records import RssPoint
 from verify.browser import HeadlessChromium, find_chromium
+from verify.capacity import BreakReason, CapacityResult, SearchMode, judge_step, knee_of
 from verify.capacity_history import CapacityHistory
 from verify.capacity_report import (
     QuarterlyReport,
@@ -29,6 +23,7 @@ from verify.capacity_report import (
     write_html,
 )
 from verify.slo import Slo
+from verify.soak import SoakConfig, SoakResult, analyze_soak
 from verify.synthetic import build_second
 
 

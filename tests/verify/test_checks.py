@@ -1,9 +1,9 @@
 import pytest
 
-from scenarios.journal import FaultRecord, Journal, LedgerSummary, PhaseName, PhaseRecord
 from verify.checks import CheckName, evaluate
 from verify.demo import demo_journal
 from verify.drill import drill_timings, drill_windows
+from verify.journal import FaultRecord, Journal, LedgerSummary, PhaseName, PhaseRecord
 from verify.slo import AlarmRule, Slo
 from verify.synthetic import Segment, SeriesSpec, build_series
 

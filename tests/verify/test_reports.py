@@ -2,7 +2,7 @@ import xml.etree.ElementTree as ET
 
 from rich.console import Console
 
-from scenarios.journal import Journal, LedgerSummary, RunStatus
+from verify.journal import Journal, LedgerSummary, RunStatus
 from verify.junit import write_junit
 from verify.report_console import render_console
 from verify.report_html import render_html, write_html

@@ -13,7 +13,7 @@ from chaos.aws.provider import AwsProvider
 from chaos.provider import Provider, RemediationContext, provider_class
 from chaos.targets import AwsTarget
 from common.errors import ExitCode, ProviderError
-from scenarios.journal import FaultRecord, RemediationRecord
+from verify.journal import FaultRecord, RemediationRecord
 
 SAMPLE_PARAMS = {
     "lambda.add-latency": {"latency_ms": 300},

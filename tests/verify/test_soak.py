@@ -10,14 +10,9 @@ from collections.abc import Callable
 import psutil
 
 from loadtests.plan import LoadPlan
-from loadtests.records import SecondSample
-from loadtests.soak import (
-    RssPoint,
-    RssSampler,
-    SoakConfig,
-    analyze_soak,
-    slope_per_hour,
-)
+from loadtests.records import RssPoint, SecondSample
+from loadtests.rss_sampler import RssSampler
+from verify.soak import SoakConfig, analyze_soak, slope_per_hour
 from verify.synthetic import build_second
 
 T0 = 10_000

@@ -11,22 +11,14 @@ single garbage-collection spike does not count. A change is flagged only if it i
 from __future__ import annotations
 
 import statistics
-import threading
-import time
-import uuid
 from collections.abc import Sequence
-from pathlib import Path
 
-import psutil
 from pydantic import BaseModel, ConfigDict, Field
 
-from loadtests.plan import LoadPlan, Shape, ShapeKind
-from loadtests.records import SecondSample
-from loadtests.runner import LoadRunner
+from loadtests.plan import LoadPlan
+from loadtests.records import RssPoint, SecondSample
 from verify.slo import Slo
 from verify.windows import WindowStats, index_series, window_stats
-
-_MB = 1024 * 1024
 
 
 class SoakConfig(BaseModel):
@@ -48,12 +40,6 @@ class SoakConfig(BaseModel):
         if self.warmup_s is not None:
             return self.warmup_s
         return min(round(self.load.duration_s / 10), 60)
-
-
-class RssPoint(BaseModel):
-    t: float  # epoch seconds
-    rss_mb: float
-    processes: int
 
 
 class SoakWindow(BaseModel):
@@ -190,81 +176,3 @@ def _memory(rss: Sequence[RssPoint], first: SoakWindow, last: SoakWindow, start:
         growth_pct=growth / first.rss_mb if first.rss_mb else 0.0,
         trend_mb_per_h=slope_per_hour([(p.t, p.rss_mb) for p in points]), points=points,
     )
-
-
-class RssSampler:
-    """Samples the summed RSS of a process and all its descendants in a background thread."""
-
-    def __init__(self, pid: int, interval_s: float = 1.0) -> None:
-        self.pid = pid
-        self.interval_s = interval_s
-        self.points: list[RssPoint] = []
-        self._halt = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def sample(self) -> RssPoint | None:
-        try:
-            root = psutil.Process(self.pid)
-            procs = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return None
-        total, count = 0, 0
-        for proc in procs:
-            try:
-                total += proc.memory_info().rss
-                count += 1
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                continue  # a worker restarting between the listing and the read
-        return RssPoint(t=time.time(), rss_mb=total / _MB, processes=count)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._halt.is_set():
-            point = self.sample()
-            if point is not None:
-                self.points.append(point)
-            self._halt.wait(self.interval_s)
-
-    def stop(self) -> list[RssPoint]:
-        self._halt.set()
-        if self._thread is not None:
-            self._thread.join(5)
-        return list(self.points)
-
-
-class Soak:
-    """Runs a soak against `target_url`; `service_pid` (bundled service) enables the memory check."""
-
-    def __init__(self, target_url: str, config: SoakConfig, run_dir: Path | str, *, target: str = "local",
-                 service_pid: int | None = None) -> None:
-        self.target_url = target_url
-        self.config = config
-        self.run_dir = Path(run_dir).absolute()
-        self.target = target
-        self.service_pid = service_pid
-        self.series: list[SecondSample] = []
-
-    def run(self) -> SoakResult:
-        started = time.time()
-        plan = self.config.load.model_copy(update={"shape": Shape(kind=ShapeKind.CONSTANT)})
-        sampler = RssSampler(self.service_pid, self.config.rss_interval_s) if self.service_pid else None
-        runner = LoadRunner(self.target_url, plan, self.run_dir)
-        try:
-            if sampler is not None:
-                sampler.start()
-            runner.start()
-            for sample in runner.samples():  # ends when the run has streamed its last second
-                self.series.append(sample)
-        finally:
-            runner.stop()
-            rss = sampler.stop() if sampler is not None else []
-        start = runner.start_epoch or started
-        end_t = int(start + plan.duration_s)
-        return analyze_soak(
-            self.series, int(start), end_t, rss, self.config,
-            run_id=time.strftime("%Y%m%d-%H%M%S", time.gmtime(started)) + "-" + uuid.uuid4().hex[:6],
-            target=self.target, started_at=started, finished_at=time.time(),
-        )

@@ -5,17 +5,9 @@ from __future__ import annotations
 import pytest
 
 from common.errors import InvalidInputError
-from loadtests.capacity import (
-    BreakReason,
-    CapacityConfig,
-    SearchMode,
-    StepResult,
-    bisect_search,
-    capacity_config,
-    judge_step,
-    knee_of,
-)
 from loadtests.records import GeneratorHealth, SecondSample
+from scenarios.capacity import CapacityConfig, bisect_search, capacity_config
+from verify.capacity import BreakReason, SearchMode, StepResult, judge_step, knee_of
 from verify.slo import Slo
 from verify.synthetic import build_second
 
