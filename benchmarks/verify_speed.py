@@ -14,9 +14,9 @@ import sys
 import time
 
 from loadtests.records import decode_histogram, new_histogram
-from scenarios.journal import Journal
 from verify.checks import evaluate
 from verify.detector import Detector
+from verify.journal import Journal
 from verify.latency import LatencyCounts, sparse_counts
 from verify.slo import AlarmRule
 from verify.synthetic import Segment, SeriesSpec, build_series
