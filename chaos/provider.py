@@ -1,21 +1,19 @@
-"""The fault-provider protocol and registry.
+"""The fault-provider protocol: what the engine asks of every kind of target.
 
 The engine talks to every target through this protocol and never branches on
-the provider type. Adding a provider is one module plus one `register` call.
+the provider type. Which provider serves which kind of target is the registry of
+target kinds (`scenarios.target_kinds`).
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 from pydantic import JsonValue
 
 from chaos.actions import ActionCall
-from chaos.targets import Target
-from common.errors import InvalidInputError
 
 Undo = dict[str, JsonValue]
 
@@ -80,31 +78,3 @@ class Provider(Protocol):
 
     def close(self) -> None:
         """Release clients and connections."""
-
-
-ProviderFactory = Callable[[Any], Provider]
-
-# target kind -> "module:Class"; imported lazily so `validate` needs no cloud SDK at import.
-_REGISTRY: dict[str, str] = {
-    "bundled": "chaos.local.provider:LocalProvider",
-    "aws": "chaos.aws.provider:AwsProvider",
-}
-
-
-def register(kind: str, dotted: str) -> None:
-    _REGISTRY[kind] = dotted
-
-
-def provider_class(kind: str) -> type[Provider]:
-    try:
-        dotted = _REGISTRY[kind]
-    except KeyError:
-        raise InvalidInputError(f"no fault provider for target kind {kind!r}") from None
-    module_name, _, attr = dotted.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
-
-
-def provider_for(target: Target, **runtime: Any) -> Provider:
-    """Build the provider for a resolved target. `runtime` carries what only exists at run time
-    (e.g. the control URL and admin token of a bundled service the harness started)."""
-    return provider_class(target.kind)(target, **runtime)

@@ -22,6 +22,11 @@ class BundledTarget(_Target):
     regions: int = Field(2, ge=1, le=2)
     workers: int = Field(2, ge=1, le=16)
 
+    @property
+    def endpoint(self) -> str | None:
+        """The API's URL, when known before the run (None: the harness starts the service)."""
+        return self.url
+
 
 class AwsTarget(_Target):
     """A real stack (staging). Credentials come from the environment, never from the file."""
@@ -40,5 +45,11 @@ class AwsTarget(_Target):
     routing_control_arn: str | None = Field(None, description="ARC routing control of the primary (failover)")
     drill_tag: str = Field("hanbit-drill", description="attribute marking items the drill created")
 
+    @property
+    def endpoint(self) -> str | None:
+        return self.api_url
 
+
+# Every kind of target, for annotations; the scenario file's union is built from the registry
+# of target kinds (scenarios.target_kinds).
 Target = BundledTarget | AwsTarget

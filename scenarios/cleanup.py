@@ -9,23 +9,18 @@ idempotent, so a fault that never landed is harmless), and stops the service.
 from __future__ import annotations
 
 import os
-import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from rich.console import Console
 
-from chaos.provider import provider_for
-from chaos.targets import AwsTarget, BundledTarget
 from common.errors import HarnessError
 from scenarios.fault_tracker import FaultTracker
+from scenarios.target_kinds import TARGET_SPEC, kind_of, provider_for
 from verify.journal import Journal, RunStatus
-
-_TARGET = TypeAdapter(BundledTarget | AwsTarget)
-STOP_GRACE_S = 10.0
 
 
 @dataclass
@@ -56,25 +51,6 @@ def find_journals(report_dir: Path) -> list[Path]:
     return sorted(report_dir.glob("**/journal.json")) if report_dir.exists() else []
 
 
-def stop_service(pid: int) -> bool:
-    """Stop a bundled service the run started (its whole process group). False if it was not ours."""
-    try:
-        process = psutil.Process(pid)
-        if "service" not in " ".join(process.cmdline()):
-            return False  # the pid was reused by an unrelated process
-    except psutil.NoSuchProcess:
-        return True
-    try:
-        os.killpg(os.getpgid(pid), signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        process.terminate()
-    try:
-        process.wait(STOP_GRACE_S)
-    except psutil.TimeoutExpired:
-        process.kill()
-    return True
-
-
 def cleanup_journal(path: Path, report: CleanupReport, console: Console) -> None:
     journal = Journal.load(path)
     if not needs_cleanup(journal):
@@ -82,7 +58,7 @@ def cleanup_journal(path: Path, report: CleanupReport, console: Console) -> None
     console.print(f"cleaning up {journal.scenario} ({path.parent})")
     if journal.open_faults():
         try:
-            target = _TARGET.validate_python(journal.target_config)
+            target = TARGET_SPEC.validate_python(journal.target_config)
             provider = provider_for(target, **journal.provider_runtime)
         except (ValidationError, HarnessError) as exc:
             report.problems.append(f"{path}: cannot rebuild the provider: {exc}")
@@ -98,7 +74,8 @@ def cleanup_journal(path: Path, report: CleanupReport, console: Console) -> None
             if fault.reverted_at is not None:
                 console.print(f"  reverted {fault.id} ({fault.action})")
     if journal.service_pid is not None:
-        if stop_service(journal.service_pid):
+        kind = kind_of(str(journal.target_config.get("kind") or journal.target_kind))
+        if kind.session.stop_leftover(journal.service_pid, journal.service_data_dir):
             report.services_stopped += 1
             console.print(f"  stopped the bundled service (pid {journal.service_pid})")
         journal.service_pid = None

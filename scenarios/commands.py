@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from chaos.actions import ENGINE_ACTIONS, ActionCall
-from chaos.provider import Provider, provider_class
+from chaos.provider import Provider
+from chaos.targets import Target
 from common.durations import format_duration as fmt
 from common.errors import ExitCode
 from loadtests.plan import LoadModel, LoadPlan
@@ -19,6 +20,7 @@ from scenarios.cli_options import DEFAULT_FILE, add_file, add_profile, add_targe
 from scenarios.loader import load_config
 from scenarios.models import Config, DrillPlan, Trigger, resolve
 from scenarios.target_choice import choose_target, require_control, with_target
+from scenarios.target_kinds import provider_class
 
 # ---- list ---------------------------------------------------------------------------------
 
@@ -43,9 +45,8 @@ def list_config(config: Config, out: TextIO) -> None:
     _table(out, "targets", ("NAME", "KIND", "PROTECTED", "WHERE"), rows)
 
 
-def _where(target: object) -> str:
-    url = getattr(target, "api_url", None) or getattr(target, "url", None)
-    return url or "started on 127.0.0.1 by the harness, stopped after"
+def _where(target: Target) -> str:
+    return target.endpoint or "started on 127.0.0.1 by the harness, stopped after"
 
 
 def _table(out: TextIO, title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:

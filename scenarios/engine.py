@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from chaos.provider import Provider, provider_for
+from chaos.provider import Provider
 from common.errors import HarnessError, PreflightError
 from scenarios.drill_load import DrillLoad, LoadFactory, LoadHandle
 from scenarios.drill_signals import DrillInterrupted, deferred_signals, signals_raise
@@ -19,7 +19,8 @@ from scenarios.fault_tracker import FaultTracker
 from scenarios.models import CheckName, DrillPlan
 from scenarios.progress import DrillProgress
 from scenarios.schedule import DrillSchedule, StopWatch
-from scenarios.target_session import TargetSession, session_for
+from scenarios.target_kinds import provider_for, session_for
+from scenarios.target_session import TargetSession
 from verify.detector import Detector
 from verify.journal import Journal, PhaseName, PhaseRecord, RunStatus
 from verify.recovery import RecoveryTracker

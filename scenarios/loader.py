@@ -15,8 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from chaos.actions import CATALOG, ENGINE_ACTIONS, ActionKind
-from chaos.provider import provider_class
-from chaos.targets import AwsTarget, BundledTarget
+from chaos.targets import BundledTarget
 from common.durations import format_duration
 from common.errors import InvalidInputError, ScenarioFileError
 from loadtests.plan import LoadPlan
@@ -40,11 +39,11 @@ from scenarios.problems import (
     suggest,
 )
 from scenarios.salvage import Salvaged, normalize_durations, validate_entry
+from scenarios.target_kinds import KINDS, provider_class
 from scenarios.yaml_lines import read_yaml
 from verify.slo import AlarmRule, Slo
 
 TOP_KEYS = ("version", "defaults", "profiles", "targets", "scenarios")
-TARGET_KINDS: dict[str, type[BaseModel]] = {"bundled": BundledTarget, "aws": AwsTarget}
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -200,7 +199,7 @@ class _Checker:
             self.p.add(("targets",), f"must be a mapping of name -> target (got {show_value(raw)})")
             raw = {}
         valid: dict[str, Any] = {}
-        kinds = ", ".join(TARGET_KINDS)
+        kinds = ", ".join(KINDS)
         for name, entry in raw.items():
             prefix = ("targets", name)
             self._name(prefix)
@@ -211,16 +210,16 @@ class _Checker:
                 self.p.add(prefix + ("kind",), f"missing required key (one of: {kinds})")
             elif not isinstance(entry["kind"], str):
                 self.p.add(prefix + ("kind",), f"must be one of: {kinds} (got {show_value(entry['kind'])})")
-            elif entry["kind"] not in TARGET_KINDS:
+            elif entry["kind"] not in KINDS:
                 self.p.add(prefix + ("kind",), f"unknown target kind {show_value(entry['kind'])} (one of: {kinds})")
             else:
                 self.target_kinds[name] = entry["kind"]
-                salvaged = validate_entry(TARGET_KINDS[entry["kind"]], entry, prefix, self.p)
+                salvaged = validate_entry(KINDS[entry["kind"]].model, entry, prefix, self.p)
                 if salvaged.value is not None and not salvaged.dropped:
                     valid[name] = salvaged.value
         if DEFAULT_TARGET not in raw:
             self.target_names.insert(0, DEFAULT_TARGET)
-            self.target_kinds[DEFAULT_TARGET] = "bundled"
+            self.target_kinds[DEFAULT_TARGET] = BundledTarget().kind
         return valid
 
     def _profile(self, name: str, salvaged: Salvaged, scenario_names: list[str]) -> None:

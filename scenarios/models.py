@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import difflib
 from enum import StrEnum
-from typing import Annotated, Literal, Self, TypeVar
+from typing import Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from chaos.actions import ENGINE_ACTIONS, ActionCall
-from chaos.targets import AwsTarget, BundledTarget
+from chaos.targets import BundledTarget, Target
 from common.durations import Duration
 from common.errors import InvalidInputError
 from loadtests.plan import LoadPlan
+from scenarios.target_kinds import TargetSpec
 from verify.slo import AlarmRule, Slo
 
 # A partial override of a shared contract model (LoadPlan, Slo, AlarmRule).
 Block = dict[str, JsonValue]
-TargetSpec = Annotated[BundledTarget | AwsTarget, Field(discriminator="kind")]
 
 _T = TypeVar("_T")
 
@@ -156,9 +156,9 @@ class Config(_Strict):
     targets: dict[str, TargetSpec] = Field(default_factory=dict)
     scenarios: dict[str, Scenario] = Field(default_factory=dict)
 
-    def all_targets(self) -> dict[str, BundledTarget | AwsTarget]:
+    def all_targets(self) -> dict[str, Target]:
         """The file's targets, plus the implied `local` bundled target if the file does not define it."""
-        targets: dict[str, BundledTarget | AwsTarget] = {}
+        targets: dict[str, Target] = {}
         if DEFAULT_TARGET not in self.targets:
             targets[DEFAULT_TARGET] = BundledTarget()
         targets.update(self.targets)

@@ -14,7 +14,6 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import psutil
 from pydantic import ValidationError
 from rich.console import Console
 
@@ -82,19 +81,9 @@ def _with(load: LoadPlan, update: dict[str, object]) -> LoadPlan:
 
 
 def _service_pid(session: TargetSession) -> int | None:
-    """The bundled service's supervisor pid: started by us, or named by a running service's ready file."""
-    if session.service_pid is not None or not session.data_dir:
-        return session.service_pid
-    # `ready.json` of the deployment supervisor (docs/control-api.md), else a single server's ready file.
-    for ready in (Path(session.data_dir) / "ready.json", Path(session.data_dir) / "run" / "service.json"):
-        try:
-            pid = int(json.loads(ready.read_text())["pid"])
-            # A stale ready file may name a pid reused by an unrelated process: measure only a service.
-            if any("service" in part for part in psutil.Process(pid).cmdline()):
-                return pid
-        except (OSError, ValueError, KeyError, TypeError, psutil.Error):
-            continue
-    return None
+    """The bundled service's supervisor, started by us or already running: its memory is measured."""
+    process = session.service_process()
+    return process.pid if process is not None else None
 
 
 def _print_step(console: Console) -> Callable[[StepResult], None]:

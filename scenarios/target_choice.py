@@ -21,7 +21,8 @@ from chaos.targets import BundledTarget, Target
 from common.errors import InvalidInputError
 from scenarios.loader import load_config
 from scenarios.models import DEFAULT_TARGET, Config, _pick
-from scenarios.target_session import EndpointSession, TargetSession, session_for
+from scenarios.target_kinds import session_for
+from scenarios.target_session import EndpointSession, TargetSession
 from service.regions.layout import DeploymentReady
 from service.settings import DEFAULT_DATA_DIR
 
@@ -73,8 +74,7 @@ def choose_target(config: Config | None, spec: str, *, allow_protected: bool) ->
 def _by_url(config: Config | None, url: str) -> TargetChoice:
     if config is not None:
         for name, target in config.all_targets().items():
-            known = target.url if isinstance(target, BundledTarget) else target.api_url
-            if _same_url(known, url):
+            if _same_url(target.endpoint, url):
                 return TargetChoice(name, target)
     data_dir = _served_from_here(url)
     if data_dir is not None:

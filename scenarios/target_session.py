@@ -1,19 +1,25 @@
 """Where a drill's load goes and what its provider needs, for each kind of target.
 
 A bundled target without a URL is started by the harness (temp data dir, free
-ports) and stopped after the drill; the run journal records its pid so that
-`hanbit-drill cleanup` can stop it if the run was killed.
+ports) and stopped after the drill; the run journal records its pid and data
+directory so that `hanbit-drill cleanup` can stop it if the run was killed.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 from typing import Protocol
 
+import psutil
 from pydantic import JsonValue
 
-from chaos.targets import AwsTarget, BundledTarget, Target
+from chaos.targets import AwsTarget, BundledTarget
 from common.errors import InvalidInputError, TargetError
+from service.regions.layout import DeploymentReady
+
+STOP_GRACE_S = 10.0
 
 
 class TargetSession(Protocol):
@@ -25,6 +31,9 @@ class TargetSession(Protocol):
 
     def provider_runtime(self) -> dict[str, JsonValue]:
         """Keyword arguments for the provider's constructor that only exist at run time."""
+
+    def service_process(self) -> psutil.Process | None:
+        """The target's server process on this machine, when there is one to measure (soak memory)."""
 
     def close(self) -> None: ...
 
@@ -42,9 +51,7 @@ class BundledSession:
             if not self.target.data_dir:
                 raise InvalidInputError("a bundled target with `url` also needs `data_dir` (it holds the admin token)")
             return
-        from service.launcher import (
-            ServiceProcess,  # the service is only imported when the harness runs it
-        )
+        from service.launcher import ServiceProcess  # the service is only imported when the harness runs it
 
         data_dir = run_dir / "service"
         self._process = ServiceProcess(
@@ -61,10 +68,32 @@ class BundledSession:
     def provider_runtime(self) -> dict[str, JsonValue]:
         return {"data_dir": self.data_dir, "api_url": self.api_url}
 
+    def service_process(self) -> psutil.Process | None:
+        ready = DeploymentReady.read(Path(self.data_dir)) if self.data_dir else None
+        return ready.running_process() if ready is not None else None
+
     def close(self) -> None:
         if self._process is not None:
             self._process.stop()
             self._process = None
+
+    @staticmethod
+    def stop_leftover(pid: int, data_dir: str | None) -> bool:
+        """Stop what a killed run started: the deployment whose ready file names `pid`, with its whole
+        process group. False when that service is no longer there (a pid now someone else's is left alone)."""
+        ready = DeploymentReady.read(Path(data_dir)) if data_dir else None
+        process = ready.running_process() if ready is not None and ready.pid == pid else None
+        if process is None:
+            return False
+        try:
+            os.killpg(os.getpgid(pid), signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            process.terminate()
+        try:
+            process.wait(STOP_GRACE_S)
+        except psutil.TimeoutExpired:
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+        return True
 
 
 class AwsSession:
@@ -80,8 +109,15 @@ class AwsSession:
     def provider_runtime(self) -> dict[str, JsonValue]:
         return {}
 
+    def service_process(self) -> psutil.Process | None:
+        return None
+
     def close(self) -> None:
         pass
+
+    @staticmethod
+    def stop_leftover(pid: int, data_dir: str | None) -> bool:
+        return False  # the harness starts nothing in an AWS account
 
 
 class EndpointSession:
@@ -98,12 +134,8 @@ class EndpointSession:
     def provider_runtime(self) -> dict[str, JsonValue]:
         return {}
 
+    def service_process(self) -> psutil.Process | None:
+        return None
+
     def close(self) -> None:
         pass
-
-
-_SESSIONS: dict[str, type] = {"bundled": BundledSession, "aws": AwsSession}
-
-
-def session_for(target: Target) -> TargetSession:
-    return _SESSIONS[target.kind](target)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from common.errors import ProviderError, TargetError
-
-READY_FILE = "ready.json"
-TOKEN_FILE = "admin.token"
+from service.control.token import TOKEN_FILE
+from service.regions.layout import READY_FILE, DeploymentReady
 
 
 class ControlClient:
@@ -27,15 +25,16 @@ class ControlClient:
 
     @classmethod
     def from_data_dir(cls, data_dir: str | Path) -> "ControlClient":
+        """The service's own description of itself: its ready file and its admin token."""
         root = Path(data_dir)
+        ready = DeploymentReady.read(root)
+        if ready is None:
+            raise TargetError(f"no running bundled service in {root}: {root / READY_FILE} is missing or unreadable")
         try:
-            ready = json.loads((root / READY_FILE).read_text())
             token = (root / TOKEN_FILE).read_text().strip()
-        except FileNotFoundError as exc:
-            raise TargetError(f"no running bundled service in {root}: {exc.filename} is missing") from None
-        except (OSError, ValueError) as exc:
-            raise TargetError(f"cannot read the bundled service's files in {root}: {exc}") from None
-        return cls(ready["control_url"], token)
+        except OSError as exc:
+            raise TargetError(f"cannot read the bundled service's admin token in {root}: {exc}") from None
+        return cls(ready.control_url, token)
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None, **params: Any) -> dict[str, Any]:
         query = {k: v for k, v in params.items() if v is not None}

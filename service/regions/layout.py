@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 from pydantic import BaseModel
 
 READY_FILE = "ready.json"
@@ -38,6 +39,17 @@ class DeploymentReady(BaseModel):
             return cls.model_validate_json((Path(data_dir) / READY_FILE).read_bytes())
         except (OSError, ValueError):
             return None
+
+    def running_process(self) -> psutil.Process | None:
+        """The supervisor that wrote this file, if it still runs. A pid the system has since given to
+        another process is not it: that process was created after the file was written."""
+        try:
+            process = psutil.Process(self.pid)
+            if process.create_time() <= self.started_at and process.status() != psutil.STATUS_ZOMBIE:
+                return process
+        except psutil.Error:
+            pass
+        return None
 
     def write(self, data_dir: Path) -> None:
         path = Path(data_dir) / READY_FILE

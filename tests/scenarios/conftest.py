@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from chaos import provider
 from chaos.actions import CATALOG, ENGINE_ACTIONS, ActionCall
+from scenarios.target_kinds import KINDS, provider_at
 
 MODULE = "hanbit_test_fake_providers"
 
@@ -69,7 +69,7 @@ def fake_providers(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
     module.UnbuildableProvider = UnbuildableProvider  # type: ignore[attr-defined]
     monkeypatch.setattr(FakeBundledProvider, "touched", [])
     monkeypatch.setitem(sys.modules, MODULE, module)
-    # register() writes into the registry dict; setitem restores the real entries afterwards.
-    monkeypatch.setitem(provider._REGISTRY, "bundled", f"{MODULE}:FakeBundledProvider")
-    monkeypatch.setitem(provider._REGISTRY, "aws", f"{MODULE}:FakeAwsProvider")
+    # setitem restores the real entries of the registry afterwards.
+    monkeypatch.setitem(KINDS, "bundled", provider_at("bundled", f"{MODULE}:FakeBundledProvider"))
+    monkeypatch.setitem(KINDS, "aws", provider_at("aws", f"{MODULE}:FakeAwsProvider"))
     return module

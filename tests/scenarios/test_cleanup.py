@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -12,6 +13,7 @@ from rich.console import Console
 
 from scenarios import cleanup as cleanup_module
 from scenarios.cleanup import cleanup_runs
+from service.regions.layout import DeploymentReady
 from verify.journal import FaultRecord, Journal, RunStatus
 
 
@@ -77,14 +79,22 @@ def test_cleanup_leaves_a_live_run_alone(tmp_path: Path) -> None:
         live.wait()
 
 
+def stand_in_service(data_dir: Path, started_at: float | None = None) -> subprocess.Popen:
+    """A process in its own group, described by a ready file as the bundled service's supervisor is."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    DeploymentReady(url="http://127.0.0.1:1", control_url="http://127.0.0.1:2", pid=process.pid, regions={},
+                    primary="ap-northeast-2", workers=1, data_dir=str(data_dir),
+                    started_at=time.time() + 1 if started_at is None else started_at).write(data_dir)
+    return process
+
+
 def test_cleanup_stops_the_service_the_killed_run_started(tmp_path: Path) -> None:
-    # A stand-in whose command line names the service, in its own process group like the real one.
-    service = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(60)", "service"], start_new_session=True
-    )
+    service = stand_in_service(tmp_path / "svc")
     try:
-        path = killed_run(tmp_path / "y" / "lambda-failure", service_pid=service.pid)
-        report = cleanup_runs(tmp_path, Console(file=open(os.devnull, "w")))
+        path = killed_run(tmp_path / "y" / "lambda-failure", service_pid=service.pid,
+                          service_data_dir=str(tmp_path / "svc"))
+        report = cleanup_runs(tmp_path / "y", Console(file=open(os.devnull, "w")))
         assert report.services_stopped == 1
         assert service.wait(timeout=10) is not None
         assert Journal.load(path).service_pid is None
@@ -94,11 +104,13 @@ def test_cleanup_stops_the_service_the_killed_run_started(tmp_path: Path) -> Non
 
 
 def test_cleanup_does_not_kill_an_unrelated_reused_pid(tmp_path: Path) -> None:
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    # The ready file is older than the process that now has its pid: that process is someone else's.
+    other = stand_in_service(tmp_path / "svc", started_at=1.0)
     try:
-        killed_run(tmp_path / "z" / "lambda-failure", service_pid=other.pid)
-        cleanup_runs(tmp_path, Console(file=open(os.devnull, "w")))
+        killed_run(tmp_path / "z" / "lambda-failure", service_pid=other.pid, service_data_dir=str(tmp_path / "svc"))
+        report = cleanup_runs(tmp_path / "z", Console(file=open(os.devnull, "w")))
         assert psutil.pid_exists(other.pid) and other.poll() is None
+        assert report.services_stopped == 0
     finally:
         other.kill()
         other.wait()

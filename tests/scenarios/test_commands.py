@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos import provider
 from scenarios.cli import main
+from scenarios.target_kinds import KINDS, provider_at
 
 FIXTURES = Path(__file__).parent / "fixtures"
 VALID = FIXTURES / "valid.yaml"
@@ -75,13 +75,13 @@ def test_plan_of_the_shipped_lambda_failure(capsys, monkeypatch: pytest.MonkeyPa
 
 
 def test_plan_says_when_the_provider_is_not_available(capsys, monkeypatch: pytest.MonkeyPatch, fake_providers) -> None:
-    monkeypatch.setitem(provider._REGISTRY, "bundled", f"{fake_providers.__name__}:UnbuildableProvider")
+    monkeypatch.setitem(KINDS, "bundled", provider_at("bundled", f"{fake_providers.__name__}:UnbuildableProvider"))
     assert main(["plan", "lambda-failure", "--file", str(VALID)]) == 0
     out = capsys.readouterr().out
     assert "  provider  not available (RuntimeError: needs a control-plane token)\n" in out
     assert out.count("(operations not shown: the provider is not available)") == 3  # setup, fault, rollback
 
-    monkeypatch.setitem(provider._REGISTRY, "bundled", "hanbit_no_such_provider_module:Provider")
+    monkeypatch.setitem(KINDS, "bundled", provider_at("bundled", "hanbit_no_such_provider_module:Provider"))
     assert main(["plan", "lambda-failure", "--file", str(VALID)]) == 0  # plan still works
     assert "not available (ModuleNotFoundError: No module named 'hanbit_no_such_provider_module')" in capsys.readouterr().out
     assert main(["validate", str(VALID)]) == 2  # validate does not let it pass
@@ -104,8 +104,8 @@ def test_plan_with_a_bad_name_exits_2(capsys) -> None:
 def test_shipped_file_validates_against_the_real_providers(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     pytest.importorskip("chaos.local.provider")
     pytest.importorskip("chaos.aws.provider")
-    monkeypatch.setitem(provider._REGISTRY, "bundled", "chaos.local.provider:LocalProvider")
-    monkeypatch.setitem(provider._REGISTRY, "aws", "chaos.aws.provider:AwsProvider")
+    monkeypatch.setitem(KINDS, "bundled", provider_at("bundled", "chaos.local.provider:LocalProvider"))
+    monkeypatch.setitem(KINDS, "aws", provider_at("aws", "chaos.aws.provider:AwsProvider"))
     assert main(["validate", str(SHIPPED)]) == 0, capsys.readouterr().err
     assert main(["plan", "lambda-failure", "--file", str(SHIPPED)]) == 0
     assert "(operations not shown" not in capsys.readouterr().out  # the real provider plans without I/O

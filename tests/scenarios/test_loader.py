@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from chaos import provider
 from common.errors import InvalidInputError, ScenarioFileError
 from scenarios.loader import load_config, parse_config
 from scenarios.models import CheckName, Expect, Trigger
+from scenarios.target_kinds import KINDS, provider_at
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHIPPED = Path(__file__).parents[2] / "scenarios.yaml"
@@ -92,7 +92,7 @@ def test_a_bad_item_does_not_hide_problems_in_the_rest_of_its_list() -> None:
 
 
 def test_an_unloadable_provider_is_a_clean_problem(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(provider._REGISTRY, "bundled", "hanbit_no_such_provider_module:Provider")
+    monkeypatch.setitem(KINDS, "bundled", provider_at("bundled", "hanbit_no_such_provider_module:Provider"))
     text = MINIMAL.replace("checks: [slo-baseline]", "max_duration: 1m\n    faults: [{action: lambda.deploy-bad-version}]\n    checks: [detection]")
     assert problems_of(text) == [
         "f.yaml:1: targets.local.kind: cannot load the fault provider for kind 'bundled': "
@@ -103,7 +103,7 @@ def test_an_unloadable_provider_is_a_clean_problem(monkeypatch: pytest.MonkeyPat
 
 
 def test_a_provider_that_fails_to_import_is_reported_at_its_target(monkeypatch: pytest.MonkeyPatch, fake_providers) -> None:
-    monkeypatch.setitem(provider._REGISTRY, "aws", f"{fake_providers.__name__}:NoSuchClass")
+    monkeypatch.setitem(KINDS, "aws", provider_at("aws", f"{fake_providers.__name__}:NoSuchClass"))
     text = MINIMAL.replace("scenarios:", "targets:\n  staging: {kind: aws, api_url: 'https://x.invalid'}\nscenarios:").replace(
         "checks: [slo-baseline]", "max_duration: 1m\n    faults: [{action: lambda.deploy-bad-version}]\n    checks: [detection]"
     )
@@ -113,7 +113,7 @@ def test_a_provider_that_fails_to_import_is_reported_at_its_target(monkeypatch: 
 
 
 def test_no_provider_is_imported_when_no_scenario_injects(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(provider._REGISTRY, "bundled", "hanbit_no_such_provider_module:Provider")
+    monkeypatch.setitem(KINDS, "bundled", provider_at("bundled", "hanbit_no_such_provider_module:Provider"))
     assert parse_config(MINIMAL).scenarios["quiet"].checks == [CheckName.SLO_BASELINE]
 
 

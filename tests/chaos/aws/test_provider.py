@@ -10,9 +10,10 @@ from botocore.exceptions import ClientError, NoCredentialsError
 from chaos.actions import CATALOG, ActionCall, ActionKind
 from chaos.aws.errors import AwsApiError, translate
 from chaos.aws.provider import AwsProvider
-from chaos.provider import Provider, RemediationContext, provider_class
+from chaos.provider import Provider, RemediationContext
 from chaos.targets import AwsTarget
 from common.errors import ExitCode, ProviderError
+from scenarios.target_kinds import provider_class
 from verify.journal import FaultRecord, RemediationRecord
 
 SAMPLE_PARAMS = {
