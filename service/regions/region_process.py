@@ -47,6 +47,14 @@ def _alive(proc: psutil.Process) -> bool:
         return False
 
 
+def _running(proc: psutil.Process) -> bool:
+    """Alive and not (yet) frozen."""
+    try:
+        return proc.status() not in (psutil.STATUS_STOPPED, psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+
+
 class RegionProcess:
     def __init__(self, name: str, command: list[str], *, port: int, env: Mapping[str, str] | None = None,
                  log_file: Path, start_timeout_s: float = 60.0) -> None:
@@ -114,7 +122,14 @@ class RegionProcess:
         self.status = RegionStatus.REFUSE
 
     def freeze(self) -> None:
-        self._signal(signal.SIGSTOP)
+        procs = self._signal(signal.SIGSTOP)
+        # A process runs no more of its own code once SIGSTOP is sent, but only shows as stopped when
+        # it next gets a CPU to act on it, which on a busy machine can be well after kill() returned.
+        # As kill() waits for death, wait for that, so the region is seen frozen (ps, psutil, a
+        # drill's report) as soon as the blackhole is reported.
+        deadline = time.monotonic() + 5
+        while any(_running(p) for p in procs) and time.monotonic() < deadline:
+            time.sleep(0.005)
         self.status = RegionStatus.BLACKHOLE
 
     def thaw(self) -> None:
