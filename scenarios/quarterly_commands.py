@@ -30,6 +30,7 @@ from scenarios.cli_options import (
     duration,
     history_dir,
     new_run_dir,
+    shown,
 )
 from scenarios.loader import load_config
 from scenarios.models import Config, deep_merge
@@ -129,7 +130,7 @@ def _write_outputs(report: QuarterlyReport, payload: dict, args: argparse.Namesp
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     html = write_html(report, args.html or run_dir / "report.html")
-    console.print(f"wrote {json_path} and {html}")
+    console.print(f"wrote {shown(json_path)} and {shown(html)}", soft_wrap=True)
 
 
 # ---- commands -------------------------------------------------------------------------------
