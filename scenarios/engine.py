@@ -16,7 +16,7 @@ from common.errors import HarnessError, PreflightError
 from scenarios.drill_load import DrillLoad, LoadFactory, LoadHandle
 from scenarios.drill_signals import DrillInterrupted, deferred_signals, signals_raise
 from scenarios.fault_tracker import FaultTracker
-from scenarios.models import CheckName, DrillPlan
+from scenarios.models import DrillPlan
 from scenarios.progress import DrillProgress
 from scenarios.schedule import DrillSchedule, StopWatch
 from scenarios.target_kinds import provider_for, session_for
@@ -247,14 +247,14 @@ class DrillEngine:
         return not schedule.remediation_pending(self.journal.fault_at, self.journal.detected_at)
 
     def _verify(self) -> None:
-        from verify.checks import evaluate
+        from verify.checks import evaluate, needs_ledger
         from verify.integrity import check_integrity
         from verify.readback import read_back
 
         assert self.load is not None
         self._phase_start(PhaseName.VERIFY)
         records = self.load.ledger_records()
-        if records and {CheckName.RPO, CheckName.INTEGRITY} & set(self.plan.checks):
+        if records and needs_ledger(self.plan.checks):
             probe: dict[str, set[str]] = {}
             for record in records:
                 probe.setdefault(record.user, set()).add(record.id)

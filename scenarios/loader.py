@@ -21,8 +21,6 @@ from common.errors import InvalidInputError, ScenarioFileError
 from loadtests.plan import LoadPlan
 from scenarios.models import (
     DEFAULT_TARGET,
-    FAULT_CHECKS,
-    CheckName,
     Config,
     Defaults,
     Profile,
@@ -41,6 +39,7 @@ from scenarios.problems import (
 from scenarios.salvage import Salvaged, normalize_durations, validate_entry
 from scenarios.target_kinds import KINDS, provider_class
 from scenarios.yaml_lines import read_yaml
+from verify.checks import CHECKS
 from verify.slo import AlarmRule, Slo
 
 TOP_KEYS = ("version", "defaults", "profiles", "targets", "scenarios")
@@ -295,25 +294,27 @@ class _Checker:
                        f"it must be at least rto + sustained = {_fmt(sc.rto + sc.sustained)}")
 
     def _checks(self, sc: Scenario, salvaged: Salvaged, prefix: PathT, has_faults: bool) -> None:
+        """Each check once, with what it needs (`verify.checks.Needs`)."""
         dropped = salvaged.dropped
         if "checks" in dropped:
             return
         if not sc.checks:
-            self.p.add(prefix + ("checks",), "list at least one check (" + ", ".join(c.value for c in CheckName) + ")")
-        seen: set[CheckName] = set()
-        for i, check in enumerate(sc.checks):
+            self.p.add(prefix + ("checks",), "list at least one check (" + ", ".join(CHECKS) + ")")
+        seen: set[str] = set()
+        for i, name in enumerate(sc.checks):
             path = prefix + ("checks", salvaged.index["checks"][i])
-            if check in seen:
-                self.p.add(path, f"check {check.value!r} is listed twice")
+            if name in seen:
+                self.p.add(path, f"check {name.value!r} is listed twice")
                 continue
-            seen.add(check)
-            for needed, have in (("rto", sc.rto), ("rpo", sc.rpo)):
-                if check.value == needed and have is None and needed not in dropped:
-                    self.p.add(path, f"check {needed!r} needs `{needed}:` (a duration)")
-            if check in FAULT_CHECKS and not has_faults:
-                self.p.add(path, f"check {check.value!r} needs at least one fault")
-            if check is CheckName.SLO_BASELINE and sc.baseline == 0 and "baseline" not in dropped:
-                self.p.add(path, "check 'slo-baseline' needs a baseline longer than 0s")
+            seen.add(name)
+            needs = CHECKS[name].needs
+            objective = needs.objective
+            if objective is not None and getattr(sc, objective) is None and objective not in dropped:
+                self.p.add(path, f"check {name.value!r} needs `{objective}:` (a duration)")
+            if needs.fault and not has_faults:
+                self.p.add(path, f"check {name.value!r} needs at least one fault")
+            if needs.baseline and sc.baseline == 0 and "baseline" not in dropped:
+                self.p.add(path, f"check {name.value!r} needs a baseline longer than 0s")
 
     def _action(self, path: PathT, action: str, params: dict, kind: ActionKind, where: str) -> bool:
         spec = CATALOG.get(action)

@@ -20,6 +20,7 @@ from common.durations import Duration
 from common.errors import InvalidInputError
 from loadtests.plan import LoadPlan
 from scenarios.target_kinds import TargetSpec
+from verify.checks import CheckName, CheckNameField
 from verify.slo import AlarmRule, Slo
 
 # A partial override of a shared contract model (LoadPlan, Slo, AlarmRule).
@@ -36,16 +37,6 @@ class Trigger(StrEnum):
     NEVER = "never"  # documented runbook step, not run (self-healing fault, negative control)
 
 
-class CheckName(StrEnum):
-    SLO_BASELINE = "slo-baseline"  # the SLO held during the baseline, before any fault
-    DETECTION = "detection"  # the detection rule fired after the fault
-    RTO = "rto"  # recovered (SLO held for `sustained`) within the RTO of the first fault
-    RPO = "rpo"  # no acknowledged write older than the RPO was lost (write ledger)
-    SLO_AFTER_RECOVERY = "slo-after-recovery"  # the SLO held over the sustained window
-    AVAILABILITY = "availability"  # share of good seconds over the whole drill >= slo.availability
-    INTEGRITY = "integrity"  # every acknowledged write reads back intact at the end
-
-
 class Expect(StrEnum):
     PASS = "pass"
     FAIL = "fail"  # a negative control: the suite fails only if it unexpectedly passes
@@ -55,10 +46,6 @@ class StopMetric(StrEnum):
     ERROR_RATE_ABOVE = "error_rate_above"
     P90_MS_ABOVE = "p90_ms_above"
     RPS_BELOW = "rps_below"
-
-
-# Checks that only mean something once a fault was injected.
-FAULT_CHECKS = frozenset({CheckName.DETECTION, CheckName.RTO, CheckName.SLO_AFTER_RECOVERY})
 
 
 class _Strict(BaseModel):
@@ -145,7 +132,9 @@ class Scenario(_Strict):
     faults: list[FaultSpec] = Field(default_factory=list)
     remediation: list[RemediationSpec] = Field(default_factory=list)
     stop_conditions: list[StopConditionSpec] = Field(default_factory=list)
-    checks: list[CheckName] = Field(default_factory=list, description="the loader requires at least one")
+    checks: list[CheckNameField] = Field(
+        default_factory=list, description="names from verify.checks.CHECKS; the loader requires at least one"
+    )
     expect: Expect = Expect.PASS
 
 

@@ -1,9 +1,12 @@
 import pytest
 
-from verify.checks import CheckName, evaluate
+from common.errors import ScenarioFileError
+from scenarios.loader import parse_config
+from scenarios.models import Scenario, resolve
+from verify.checks import CHECKS, CheckName, default_checks, evaluate, needs_ledger
 from verify.demo import demo_journal
 from verify.drill import drill_timings, drill_windows
-from verify.journal import FaultRecord, Journal, LedgerSummary, PhaseName, PhaseRecord
+from verify.journal import CheckRecord, FaultRecord, Journal, LedgerSummary, PhaseName, PhaseRecord
 from verify.slo import AlarmRule, Slo
 from verify.synthetic import Segment, SeriesSpec, build_series
 
@@ -103,3 +106,63 @@ def test_final_timings_match_the_demo_journal():
     timings = drill_timings(demo)
     assert demo.recovery_s == timings.recovery_s == pytest.approx(22.7, abs=0.01)
     assert demo.ledger.lost > 0 and demo.ledger.rpo_s > 0
+
+
+# ---- the registry: every check is usable from a scenario file by its entry alone -------------
+
+
+def scenario_file(name: str, *, with_needs: bool = True) -> str:
+    """A file with one scenario `drill` naming one check, with (or without) what the check needs."""
+    needs = CHECKS[name].needs
+    lines = ["version: 1", "defaults:", "  load: {rps: 100}", "profiles:", "  smoke: {}", "scenarios:", "  drill:"]
+    if with_needs:
+        lines += [f"    {needs.objective}: 30s"] if needs.objective else []
+        lines += ["    max_duration: 2m", "    faults: [{action: lambda.deploy-bad-version}]"] if needs.fault else []
+    else:
+        lines += ["    baseline: 0s"]
+    return "\n".join(lines + [f"    checks: [{name}]", ""])
+
+
+def test_the_registry_is_the_one_list_of_check_names() -> None:
+    assert [c.value for c in CheckName] == list(CHECKS)
+    for name, check in CHECKS.items():
+        assert check.name == name and check.description
+        if check.needs.objective is not None:  # the loader reads it off the scenario, as a duration
+            assert Scenario(**{check.needs.objective: "5m"}).model_dump()[check.needs.objective] == 300.0
+
+
+@pytest.mark.parametrize("name", list(CHECKS))
+def test_every_registered_check_is_usable_from_a_scenario_file(name: str) -> None:
+    plan = resolve(parse_config(scenario_file(name)), "drill", "smoke", "local")
+    assert plan.checks == [name]
+    assert needs_ledger(plan.checks) is CHECKS[name].needs.ledger
+    [record] = evaluate(demo_journal(T0), plan.slo, plan.detection, plan.checks)
+    assert record.name == name and record.model_dump()["name"] == name
+    assert CheckRecord.model_validate_json(record.model_dump_json()) == record
+
+
+@pytest.mark.parametrize("name", [n for n, c in CHECKS.items() if c.needs.objective or c.needs.fault or c.needs.baseline])
+def test_the_loader_asks_for_what_a_check_needs(name: str) -> None:
+    needs = CHECKS[name].needs
+    expected = [f"check {name!r} needs `{needs.objective}:` (a duration)"] if needs.objective else []
+    expected += [f"check {name!r} needs at least one fault"] if needs.fault else []
+    expected += [f"check {name!r} needs a baseline longer than 0s"] if needs.baseline else []
+    with pytest.raises(ScenarioFileError) as caught:
+        parse_config(scenario_file(name, with_needs=False), "f.yaml")
+    assert [p.split("scenarios.drill.checks[0]: ", 1)[1] for p in caught.value.problems] == expected
+
+
+def test_default_checks_are_those_whose_needs_the_journal_meets() -> None:
+    assert default_checks(journal(fault_at=None)) == ["slo-baseline"]
+    assert default_checks(journal()) == ["slo-baseline", "detection", "rto", "slo-after-recovery"]
+    assert default_checks(journal(fault_at=None, rpo_s=5.0)) == ["slo-baseline", "rpo", "integrity"]
+
+
+def test_the_ledger_is_read_back_for_the_checks_that_judge_it() -> None:
+    assert needs_ledger(["slo-baseline", "integrity"]) and needs_ledger(["rpo"])
+    assert not needs_ledger(["slo-baseline", "detection", "rto", "slo-after-recovery", "availability"])
+
+
+def test_an_unknown_check_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="unknown check 'recovery' \\(known: slo-baseline, detection"):
+        evaluate(journal(), checks=["recovery"])

@@ -1,0 +1,57 @@
+"""The SLO over a window: slo-baseline, slo-after-recovery, availability (over the whole drill)."""
+
+from __future__ import annotations
+
+from verify.checks.base import Check, CheckContext, Needs
+from verify.journal import CheckRecord
+from verify.slo import Slo
+from verify.windows import WindowStats
+
+
+def _figures(w: WindowStats) -> str:
+    return (
+        f"{w.seconds} s, {w.requests:,} requests, {w.achieved_rps:,.0f} RPS, p90 {w.p90_ms:,.0f} ms, "
+        f"p95 {w.p95_ms:,.0f} ms, p99 {w.p99_ms:,.0f} ms, errors {w.error_rate:.2%}, "
+        f"available {w.availability:.2%}"
+    )
+
+
+def _window_check(name: str, window: WindowStats | None, slo: Slo, missing: str) -> CheckRecord:
+    if window is None:
+        return CheckRecord(name=name, passed=False, limit=slo.p95_ms, unit="ms", detail=missing)
+    broken = window.violations(slo, availability=False)
+    detail = _figures(window) + (f"; broken: {'; '.join(broken)}" if broken else "")
+    return CheckRecord(name=name, passed=not broken, value=round(window.p95_ms, 3), limit=slo.p95_ms, unit="ms", detail=detail)
+
+
+def _baseline(ctx: CheckContext) -> CheckRecord:
+    return _window_check(SLO_BASELINE.name, ctx.windows.baseline, ctx.slo, "")
+
+
+def _after_recovery(ctx: CheckContext) -> CheckRecord:
+    t = ctx.timings
+    missing = "no fault was injected" if t.fault_at is None else f"no after-recovery window: {t.not_recovered}"
+    return _window_check(SLO_AFTER_RECOVERY.name, ctx.windows.after_recovery, ctx.slo, missing)
+
+
+def _availability(ctx: CheckContext) -> CheckRecord:
+    window, slo = ctx.windows.whole, ctx.slo
+    held = window.seconds > 0 and window.availability >= slo.availability
+    detail = f"SLO held in {window.healthy_seconds} of {window.seconds} s"
+    if window.zero_traffic_seconds:
+        detail += f" ({window.zero_traffic_seconds} s without any traffic)"
+    return CheckRecord(
+        name=AVAILABILITY.name, passed=held, value=round(window.availability, 6),
+        limit=slo.availability, unit="ratio", detail=detail,
+    )
+
+
+SLO_BASELINE = Check(
+    "slo-baseline", "the SLO held during the baseline, before any fault", _baseline, Needs(baseline=True),
+)
+SLO_AFTER_RECOVERY = Check(
+    "slo-after-recovery", "the SLO held over the sustained window after recovery", _after_recovery, Needs(fault=True),
+)
+AVAILABILITY = Check(
+    "availability", "share of good seconds over the whole drill >= slo.availability", _availability, by_default=False,
+)
