@@ -56,6 +56,16 @@ class RemediationContext:
         return next(matching, None)
 
 
+@dataclass(frozen=True)
+class ObservedAction:
+    """An operator's change to the target, seen after they were paged (game-day steps)."""
+
+    at: float  # epoch seconds the target recorded the change
+    matches_runbook: bool  # the runbook's action with the runbook's values, complete
+    detail: str  # what was seen, and what differs from the runbook when it does
+    by: str | None = None  # who made it, when the target says (e.g. CloudTrail's user)
+
+
 @runtime_checkable
 class Provider(Protocol):
     name: ClassVar[str]
@@ -75,6 +85,10 @@ class Provider(Protocol):
 
     def remediate(self, call: ActionCall, context: RemediationContext) -> dict[str, JsonValue]:
         """Perform a runbook step. Returns details for the journal (e.g. restored table name)."""
+
+    def observe(self, call: ActionCall, since: float, context: RemediationContext) -> ObservedAction | None:
+        """An operator's action since `since` that performs (or attempts) the runbook step `call`: the first
+        complete match, else the last attempt that does not match, else None. Changes nothing."""
 
     def close(self) -> None:
         """Release clients and connections."""

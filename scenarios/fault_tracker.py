@@ -110,17 +110,27 @@ class FaultTracker:
 
     def remediate(self, call: ActionCall, *, setup: bool = False) -> RemediationRecord:
         """Run a runbook step (or, with `setup`, a preparation step such as a backup before the fault)."""
-        record = RemediationRecord(action=call.name, parameters=dict(call.params), started_at=self.clock())
+        return self.perform(self.open_step(call), call, setup=setup)
+
+    def context(self) -> RemediationContext:
+        return RemediationContext(fault_at=self.journal.fault_at, faults=self.injected())
+
+    def open_step(self, call: ActionCall, *, by: str = "harness") -> RemediationRecord:
+        """Journal a runbook step before anything is done for it (an operator's step is only paged)."""
+        record = RemediationRecord(action=call.name, parameters=dict(call.params), started_at=self.clock(), by=by)
         self.journal.remediations.append(record)
         self.save()
-        context = RemediationContext(fault_at=self.journal.fault_at, faults=self.injected())
+        return record
+
+    def perform(self, record: RemediationRecord, call: ActionCall, *, setup: bool = False) -> RemediationRecord:
+        """The harness performs the step `record` journals."""
         try:
             if call.name == "revert-fault":
                 fault_id = str(call.params["fault"])
                 if not self.revert_by_id(fault_id):
                     raise ProviderError(f"could not revert fault {fault_id!r}")
             else:
-                record.detail = self.provider.remediate(call, context)
+                record.detail = self.provider.remediate(call, self.context())
         except Exception as exc:
             record.error = str(exc) or type(exc).__name__
             raise

@@ -70,6 +70,19 @@ class RemediationRecord(BaseModel):
     ended_at: float | None = None
     error: str | None = None
     detail: dict[str, JsonValue] = Field(default_factory=dict)
+    # Game day (`by: operator`): the page, the acknowledgement, the action seen on the target.
+    by: str = "harness"
+    runbook: str | None = None  # as paged, with the target's values
+    paged_at: float | None = None
+    page_error: str | None = None  # the webhook could not be reached (the console page was shown)
+    acknowledged_at: float | None = None
+    acknowledged_by: str | None = None
+    action_observed_at: float | None = None
+    action_matches_runbook: bool | None = None
+    action_detail: str | None = None
+    action_by: str | None = None
+    operator_deadline: float | None = None
+    taken_over_at: float | None = None  # nobody acted in time: the harness performed the step itself
 
 
 class CheckRecord(BaseModel):

@@ -15,7 +15,8 @@ from pydantic import JsonValue
 
 from chaos.actions import ActionCall
 from chaos.local.control_client import ControlClient
-from chaos.provider import RemediationContext, Undo
+from chaos.local.observe import observe
+from chaos.provider import ObservedAction, RemediationContext, Undo
 from chaos.targets import BundledTarget
 from common.errors import HarnessError, ProviderError
 
@@ -313,6 +314,10 @@ class LocalProvider:
 
     def remediate(self, call: ActionCall, context: RemediationContext) -> dict[str, JsonValue]:
         return self._action(call).run(self.client, self._params(call), context)
+
+    def observe(self, call: ActionCall, since: float, context: RemediationContext) -> ObservedAction | None:
+        entries = self.client.get("/control/log", since=since).get("entries", [])
+        return observe(call, context, entries)
 
     def close(self) -> None:
         if self._client is not None:

@@ -1,0 +1,70 @@
+"""The team's language: message catalogs for what people read (console, pages, HTML report).
+
+English is the source language and the default. `--lang ko` (or `HANBIT_DRILL_LANG=ko`) reads the
+Korean catalog, `common/locale/ko/LC_MESSAGES/hanbit_drill.po`, which Babel compiles in memory when
+first asked for (no build step, no `.mo` file to forget). A message missing from a catalog falls back
+to English; tests/common/test_messages.py fails when any is missing.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import os
+from functools import cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from common.errors import InvalidInputError
+
+DOMAIN = "hanbit_drill"
+LOCALE_DIR = Path(__file__).with_name("locale")
+LANG_ENV = "HANBIT_DRILL_LANG"
+SOURCE_LANGUAGE = "en"
+
+
+def catalog_path(lang: str) -> Path:
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def languages() -> list[str]:
+    """The source language and every language with a catalog."""
+    found = sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return [SOURCE_LANGUAGE, *found]
+
+
+class Messages:
+    """`gettext` for one language (use as `_ = messages.gettext`)."""
+
+    def __init__(self, lang: str, translations: gettext.NullTranslations) -> None:
+        self.lang = lang
+        self._translations = translations
+
+    def gettext(self, message: str) -> str:
+        return self._translations.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self._translations.ngettext(singular, plural, n)
+
+
+class UnknownLanguage(InvalidInputError):
+    """`--lang` names a language without a catalog."""
+
+
+@cache
+def messages_for(lang: str | None = None) -> Messages:
+    """The messages of `lang`, else of $HANBIT_DRILL_LANG, else English."""
+    lang = (lang or os.environ.get(LANG_ENV) or SOURCE_LANGUAGE).split(".")[0].split("_")[0].lower()
+    if lang == SOURCE_LANGUAGE:
+        return Messages(lang, gettext.NullTranslations())
+    path = catalog_path(lang)
+    if not path.exists():
+        raise UnknownLanguage(f"no messages in language {lang!r}; available: {', '.join(languages())}")
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Messages(lang, gettext.GNUTranslations(compiled))
