@@ -26,6 +26,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", type=Path, help=f"database, key, logs (default {DEFAULT_DATA_DIR})")
     p.add_argument("--store", choices=[k.value for k in StoreKind], help="todo table backend (default sqlite)")
     p.add_argument("--region", help="region name reported by /health (default ap-northeast-2)")
+    p.add_argument("--tls-cert", type=Path, metavar="FILE",
+                   help="serve HTTPS with this PEM certificate (chain); it must name 127.0.0.1, the URL's host")
+    p.add_argument("--tls-key", type=Path, metavar="FILE", help="the PEM private key of --tls-cert")
     p.add_argument("--regions", type=int, choices=(1, 2), default=1,
                    help="1: one region; 2: ap-northeast-2 + ap-northeast-1, replication, and an edge on the "
                         "public port that fails over between them. Both have the control API (docs/control-api.md)")
@@ -45,12 +48,14 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
         flags = {
             "port": args.port, "workers": args.workers, "data_dir": args.data_dir,
             "store": args.store, "region": args.region,
+            "tls_cert": getattr(args, "tls_cert", None), "tls_key": getattr(args, "tls_key", None),
         }
         given = {k: v for k, v in flags.items() if v is not None}
         return ServiceSettings.model_validate({**base.model_dump(), **given})
     except ValidationError as exc:
         problems = "; ".join(
-            f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors()
+            f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" if e["loc"]
+            else e["msg"].removeprefix("Value error, ") for e in exc.errors()
         )
         raise ServiceSettingsError(f"serve: {problems}") from None
 

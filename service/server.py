@@ -4,7 +4,8 @@ The supervisor (this process) binds 127.0.0.1:<port> once and hands the socket t
 N spawned workers, restarts a worker that dies, and on SIGINT/SIGTERM stops them
 all and returns. When every worker has finished its startup it writes the ready
 file (`<data dir>/run/service.json`: URL, pid, port, worker pids), so a caller that
-asked for port 0 learns the real port, then reports the URL.
+asked for port 0 learns the real port, then reports the URL. With a certificate and key in the
+settings the workers serve HTTPS (see service.tls) and the URL is https://.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from service.identity import UserDirectory, load_or_create_key
 from service.runtime.http_protocol import SingleWriteHttpToolsProtocol
 from service.settings import ENV_VAR, HOST, ServiceSettings
 from service.store import StoreKind
+from service.tls import check_certificate, probe_context
 
 READY_TIMEOUT_S = 60.0
 BACKLOG = 8192  # capped by net.core.somaxconn; a burst of 10k connects must not overflow it
@@ -103,9 +105,10 @@ def bind_socket(port: int) -> socket.socket:
     return sock
 
 
-def _answers(port: int) -> bool:
+def _answers(port: int, tls: bool) -> bool:
     """One real round trip: GET /health answers (any status: the table may be down, the server is up)."""
-    conn = http.client.HTTPConnection(HOST, port, timeout=5)
+    conn = (http.client.HTTPSConnection(HOST, port, timeout=5, context=probe_context()) if tls
+            else http.client.HTTPConnection(HOST, port, timeout=5))
     try:
         conn.request("GET", "/health")
         conn.getresponse().read()
@@ -124,6 +127,8 @@ class ServiceServer:
 
     def run(self, on_ready: Callable[[ReadyInfo], None] | None = None) -> None:
         """Serve until SIGINT/SIGTERM. Raises ServiceStartError if the workers never got ready."""
+        if self.settings.tls_cert is not None and self.settings.tls_key is not None:
+            check_certificate(self.settings.tls_cert, self.settings.tls_key)
         prepare_data_dir(self.settings)
         sock = bind_socket(self.settings.port)
         settings = self.settings.model_copy(update={"port": sock.getsockname()[1]})
@@ -144,6 +149,9 @@ class ServiceServer:
             timeout_keep_alive=settings.keep_alive_s,
             timeout_graceful_shutdown=5,
             backlog=BACKLOG,
+            # Each worker loads them into its own context: TLS is done by the workers, in parallel.
+            ssl_certfile=None if settings.tls_cert is None else str(settings.tls_cert),
+            ssl_keyfile=None if settings.tls_key is None else str(settings.tls_key),
         )
         supervisor = Multiprocess(config, sockets=[sock])
         watcher = threading.Thread(target=self._await_workers, args=(settings, supervisor, on_ready),
@@ -164,9 +172,9 @@ class ServiceServer:
         while time.monotonic() < deadline and not supervisor.should_exit.is_set():
             pids = {p.pid for p in supervisor.processes if p.pid is not None}
             announced = {int(f.name) for f in settings.workers_dir.iterdir() if f.name.isdigit()}
-            if len(pids) == settings.workers and pids <= announced and _answers(settings.port):
+            if len(pids) == settings.workers and pids <= announced and _answers(settings.port, settings.tls_cert is not None):
                 info = ReadyInfo(
-                    url=f"http://{HOST}:{settings.port}", pid=os.getpid(), port=settings.port,
+                    url=f"{settings.scheme}://{HOST}:{settings.port}", pid=os.getpid(), port=settings.port,
                     workers=settings.workers, worker_pids=sorted(pids), region=settings.region,
                     store=settings.store, data_dir=str(settings.data_dir), started_at=time.time(),
                 )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from service.store.base import StoreKind, validate_table_name
 
@@ -34,13 +35,25 @@ class ServiceSettings(BaseModel):
     signin_lockout_s: float = Field(60.0, gt=0)
     keep_alive_s: int = Field(75, ge=1, description="idle keep-alive connections are closed after this")
     dynamodb_endpoint_url: str | None = None
+    tls_cert: Path | None = Field(None, description="PEM certificate (chain): the public listener serves HTTPS")
+    tls_key: Path | None = Field(None, description="PEM private key of `tls_cert`")
 
-    @field_validator("data_dir")
+    @field_validator("data_dir", "tls_cert", "tls_key")
     @classmethod
-    def _absolute(cls, value: Path) -> Path:
+    def _absolute(cls, value: Path | None) -> Path | None:
         # Worker and region processes get these settings through the environment: a relative path
         # would mean whatever their working directory is.
-        return Path(os.path.abspath(os.path.expanduser(value)))
+        return None if value is None else Path(os.path.abspath(os.path.expanduser(value)))
+
+    @model_validator(mode="after")
+    def _cert_and_key(self) -> Self:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key (--tls-cert, --tls-key) go together: HTTPS needs both")
+        return self
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert is not None else "http"
 
     @field_validator("table_name")
     @classmethod

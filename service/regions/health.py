@@ -1,7 +1,7 @@
 """Route 53-style health checks of the regions, driving the edge's failover.
 
-Every `interval_s` each region's endpoint gets an HTTP GET; 2xx/3xx within the timeout
-passes. A region turns unhealthy after `failure_threshold` consecutive failures and
+Every `interval_s` each region's endpoint gets an HTTP GET (over TLS when the regions serve
+HTTPS, see service.tls); 2xx/3xx within the timeout passes. A region turns unhealthy after `failure_threshold` consecutive failures and
 healthy again after as many consecutive passes (Route 53's rule). When a verdict flips
 and no manual override is set, `edge.serving` moves to the failover target: the primary
 while healthy, else a healthy secondary. Only flips are written to the control state.
@@ -16,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 from dataclasses import dataclass
 
 from service.control.changelog import ChangeLog
 from service.control.state import ControlState
 from service.control.store import StateStore
+from service.tls import probe_context
 
 _log = logging.getLogger("service.regions")
 HEALTH_PATH = "/openapi.json"
@@ -42,17 +44,19 @@ class RegionHealth:
                 "last_error": self.last_error, "checks": self.checks}
 
 
-async def probe(port: int, path: str, timeout_s: float) -> str | None:
+async def probe(port: int, path: str, timeout_s: float, *, tls: bool = False) -> str | None:
     """One check. None when it passed, else what went wrong."""
     writer = None
     try:
         async with asyncio.timeout(timeout_s):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=probe_context() if tls else None)
             writer.write(f"GET {path} HTTP/1.1\r\nHost: health-check\r\nConnection: close\r\n\r\n".encode())
             await writer.drain()
             status_line = await reader.readline()
     except TimeoutError:
         return f"no answer within {timeout_s:g} s"
+    except ssl.SSLError as exc:
+        return f"TLS: {exc.reason or exc}"
     except OSError as exc:
         return f"{type(exc).__name__}: {exc.strerror or exc}"
     finally:
@@ -69,8 +73,9 @@ async def probe(port: int, path: str, timeout_s: float) -> str | None:
 
 class HealthChecker:
     def __init__(self, store: StateStore, *, path: str = HEALTH_PATH, timeout_s: float = 2.0,
-                 log: ChangeLog | None = None) -> None:
+                 log: ChangeLog | None = None, tls: bool = False) -> None:
         self.store = store
+        self.tls = tls
         self.path = path
         self.timeout_s = timeout_s
         self.log = log
@@ -99,7 +104,8 @@ class HealthChecker:
             state = await asyncio.to_thread(self.store.read)
             port = state.regions[region].port
             if port:
-                error = await probe(port, self.path, min(self.timeout_s, max(state.edge.interval_s, 0.5)))
+                error = await probe(port, self.path, min(self.timeout_s, max(state.edge.interval_s, 0.5)),
+                                    tls=self.tls)
                 try:
                     await self._record(region, error, state.edge.failure_threshold)
                 except Exception:  # noqa: BLE001 - keep checking; the traceback is in the log

@@ -21,6 +21,7 @@ import psutil
 
 from service.control.state import RegionStatus
 from service.errors import ServiceStartError
+from service.tls import probe_context
 
 READY_PATH = "/openapi.json"
 
@@ -29,8 +30,10 @@ class RegionStartError(ServiceStartError):
     """A region's server did not come up (the message carries its last output)."""
 
 
-def answers(port: int, path: str = READY_PATH, timeout_s: float = 1.0) -> bool:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+def answers(port: int, path: str = READY_PATH, timeout_s: float = 1.0, *, tls: bool = False) -> bool:
+    """`tls`: the server speaks HTTPS (encrypted, not verified: see service.tls)."""
+    conn = (http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout_s, context=probe_context()) if tls
+            else http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s))
     try:
         conn.request("GET", path)
         return conn.getresponse().status < 500
@@ -57,8 +60,9 @@ def _running(proc: psutil.Process) -> bool:
 
 class RegionProcess:
     def __init__(self, name: str, command: list[str], *, port: int, env: Mapping[str, str] | None = None,
-                 log_file: Path, start_timeout_s: float = 60.0) -> None:
+                 log_file: Path, start_timeout_s: float = 60.0, tls: bool = False) -> None:
         self.name = name
+        self.tls = tls
         self.command = command
         self.port = port
         self.env = dict(env) if env is not None else None
@@ -93,7 +97,7 @@ class RegionProcess:
             if self._popen.poll() is not None:
                 raise RegionStartError(f"region {self.name} exited with {self._popen.returncode} while starting;"
                                        f" last output:\n{self._tail()}")
-            if answers(self.port):
+            if answers(self.port, tls=self.tls):
                 self.status = RegionStatus.UP
                 return
             time.sleep(0.05)

@@ -5,6 +5,8 @@ between them, the edge on the public port, the health checks that drive the edge
 control API on its own loopback port, then writes `ready.json`. With one region the
 region itself listens on the public port; the control API is there all the same. Every
 process it starts stays in its process group, so killing the group stops everything.
+With a certificate (serve --tls-cert/--tls-key) the regions serve HTTPS and the edge pipes
+the encrypted bytes; the supervisor's probes speak TLS too (service.tls).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from service.regions.region_server import CONTROL_STATE_ENV
 from service.regions.replicator import Replicator
 from service.settings import ENV_VAR, HOST, ServiceSettings
 from service.store import StoreKind
+from service.tls import check_certificate
 
 _ROOT = Path(__file__).resolve().parents[2]  # lets children import the packages without an install
 
@@ -87,6 +90,8 @@ class Supervisor:
         self.failure_threshold = failure_threshold
         self.replication_interval_s = replication_interval_s
         self.region_settings = settings.model_dump(exclude={"data_dir", "port", "workers", "region"})
+        self.tls = (settings.tls_cert, settings.tls_key) if settings.tls_cert and settings.tls_key else None
+        self.scheme = settings.scheme
         self.processes: dict[str, RegionProcess] = {}
         self.replicator: Replicator | None = None
         self.edge: subprocess.Popen[bytes] | None = None
@@ -136,10 +141,12 @@ class Supervisor:
         env = {**os.environ, ENV_VAR: settings.to_env(), CONTROL_STATE_ENV: str(state_file)}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH")) if p)
         return RegionProcess(name, [sys.executable, "-m", "service.regions.region_server"], port=port, env=env,
-                             log_file=self.layout.logs_dir / f"{name}.out")
+                             log_file=self.layout.logs_dir / f"{name}.out", tls=self.tls is not None)
 
     def run(self, on_ready: Callable[[DeploymentReady], None] | None = None) -> None:
         """Serve until SIGTERM/SIGINT (or `shutdown()`), then stop everything it started."""
+        if self.tls is not None:
+            check_certificate(*self.tls)
         self.layout.prepare(self.region_names)
         self._prepare_identity()
         token = AdminToken.load_or_create(self.layout.root)
@@ -183,13 +190,13 @@ class Supervisor:
                 public_port = public.getsockname()[1]
             else:
                 public_port = region_ports[self.region_names[0]]
-            public_url = f"http://{HOST}:{public_port}"
+            public_url = f"{self.scheme}://{HOST}:{public_port}"
             context = ControlContext(
                 store=store, log=log,
                 regions={n: RegionFiles(n, self.layout.region_dir(n)) for n in self.region_names},
                 region_controller=self, replication=self.replicator,
-                urls={n: f"http://{HOST}:{p}" for n, p in region_ports.items()}, public_url=public_url)
-            checker = HealthChecker(store, log=log) if two else None
+                urls={n: f"{self.scheme}://{HOST}:{p}" for n, p in region_ports.items()}, public_url=public_url)
+            checker = HealthChecker(store, log=log, tls=self.tls is not None) if two else None
             context.edge = checker
             ready = DeploymentReady(
                 url=public_url, control_url=f"http://{HOST}:{control_sock.getsockname()[1]}", pid=os.getpid(),
@@ -218,7 +225,7 @@ class Supervisor:
                     raise RuntimeError("the control API stopped while starting")
                 await asyncio.sleep(0.02)
             deadline = time.monotonic() + 30
-            while not await asyncio.to_thread(answers, public_port):
+            while not await asyncio.to_thread(answers, public_port, tls=self.tls is not None):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the public port {public_port} does not answer")
                 await asyncio.sleep(0.05)
