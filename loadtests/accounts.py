@@ -4,6 +4,9 @@ Password hashing is deliberately slow on the service, so simulated users share a
 accounts whose tokens are obtained here once (in parallel) instead of 10,000 sign-ins. Usernames carry
 the run id, so a run's todos never mix with another run's; the pool is saved in the run directory and
 re-used (sign-up answers 409) if the same run is started again.
+
+Its first request is the load's preflight: an unreachable target, or one whose TLS certificate is not
+trusted, is a TargetError with one clear sentence before any Locust process starts.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from __future__ import annotations
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel
 
 from common.errors import TargetError
+from common.tls import client_context, describe_tls_error, find_tls_error
 from loadtests.session import Account, SignedInAccount
 
 ACCOUNTS_FILE = "accounts.json"
@@ -28,8 +33,10 @@ class _SavedPool(BaseModel):
 
 
 class AccountPool:
-    def __init__(self, target_url: str, run_dir: Path, size: int, timeout_s: float = 30.0) -> None:
+    def __init__(self, target_url: str, run_dir: Path, size: int, timeout_s: float = 30.0,
+                 ca_bundle: str | None = None) -> None:
         self._url = target_url.rstrip("/")
+        self._ca_bundle = ca_bundle
         self._path = run_dir / ACCOUNTS_FILE
         self._size = size
         self._timeout_s = timeout_s
@@ -54,7 +61,7 @@ class AccountPool:
 
     def prepare(self, sign_in: bool = True) -> list[SignedInAccount]:
         """Sign every account up (409 = already there) and, unless `sign_in` is False, in."""
-        with httpx.Client(base_url=self._url, timeout=self._timeout_s) as client:
+        with httpx.Client(base_url=self._url, timeout=self._timeout_s, verify=client_context(self._ca_bundle)) as client:
             self._check_reachable(client)
             with ThreadPoolExecutor(_PARALLEL) as pool:
                 return list(pool.map(lambda a: self._prepare_one(client, a, sign_in), self.accounts))
@@ -63,7 +70,7 @@ class AccountPool:
         try:
             client.get("/health")
         except httpx.HTTPError as exc:
-            raise TargetError(f"cannot reach the target {self._url}: {exc}") from exc
+            raise self._unreachable(exc) from exc
 
     def _prepare_one(self, client: httpx.Client, account: Account, sign_in: bool) -> SignedInAccount:
         creds = {"username": account.username, "password": account.password}
@@ -78,5 +85,13 @@ class AccountPool:
                     raise TargetError(f"sign-in of {account.username} answered {r.status_code}: {r.text[:200]}")
                 token = r.json()["access_token"]
         except httpx.HTTPError as exc:
+            if find_tls_error(exc) is not None:
+                raise self._unreachable(exc) from exc
             raise TargetError(f"preparing account {account.username} at {self._url}: {exc}") from exc
         return SignedInAccount(username=account.username, password=account.password, token=token)
+
+    def _unreachable(self, exc: httpx.HTTPError) -> TargetError:
+        tls = find_tls_error(exc)
+        if tls is not None:
+            return TargetError(describe_tls_error(urlsplit(self._url).hostname or self._url, tls))
+        return TargetError(f"cannot reach the target {self._url}: {exc}")

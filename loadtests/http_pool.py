@@ -4,21 +4,30 @@ Why not Locust's HttpUser/FastHttpUser: `requests` costs too much CPU per call a
 geventhttpclient retries silently and leaks a pooled connection when a deadline interrupts it. Here
 every request has one absolute deadline (intended send time + timeout) covering the wait for a
 connection, connecting, sending and reading; and every failure is classified exactly once:
-refused, reset, timeout, other, or `http_<status>`. A pool of connections per worker process is
-shared by all its simulated users (10,000 users must not mean 10,000 sockets on one loopback).
+refused, reset, timeout, tls_error, other, or `http_<status>`. A pool of connections per worker
+process is shared by all its simulated users (10,000 users must not mean 10,000 sockets on one loopback).
+
+https targets get TLS on the same gevent sockets: the certificate is verified (system trust store, or
+the CAs of the plan's bundle), the host name checked and sent as SNI. The handshake is part of
+connecting, inside the request's deadline; kept-alive connections stay encrypted and are reused as
+plain ones are, and a new connection offers the last session for resumption (an abbreviated handshake
+where the server still knows it).
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import gevent.lock
 import gevent.socket
+import gevent.ssl
 import httptools
 
+from common.tls import client_context
 from loadtests.records import FailureKind
 
 _RECV = 65536
@@ -79,20 +88,29 @@ class _Dropped(Exception):
 
 
 class HttpPool:
-    """Connection pool to one `http://host:port[/prefix]` target, cooperative under gevent."""
+    """Connection pool to one `http[s]://host:port[/prefix]` target, cooperative under gevent.
 
-    def __init__(self, base_url: str, size: int) -> None:
+    `cadata`: for https, the PEM text of the CAs to trust instead of the system's trust store."""
+
+    def __init__(self, base_url: str, size: int, *, cadata: str | None = None) -> None:
         url = urlsplit(base_url)
-        if url.scheme != "http" or not url.hostname:
-            raise ValueError(f"only http://host:port targets are supported, not {base_url!r}")
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"only http:// and https:// targets are supported, not {base_url!r}")
+        https = url.scheme == "https"
         # Resolved once: gevent would resolve in a thread pool on every connect.
-        family, _, _, _, addr = socket.getaddrinfo(url.hostname, url.port or 80, type=socket.SOCK_STREAM)[0]
+        port = url.port or (443 if https else 80)
+        family, _, _, _, addr = socket.getaddrinfo(url.hostname, port, type=socket.SOCK_STREAM)[0]
         self._family, self._addr = family, addr
         self._prefix = url.path.rstrip("/")
         self._host_header = url.netloc
+        self._server_name = url.hostname
+        # gevent's context: its sockets wait on the hub, not in a blocking system call.
+        self._tls = client_context(cadata=cadata, context_class=gevent.ssl.SSLContext) if https else None
+        self._tls_session: ssl.SSLSession | None = None
         self._slots = gevent.lock.BoundedSemaphore(size)
         self._idle: list[tuple[gevent.socket.socket, float]] = []  # LIFO keeps few sockets hot
         self.connects = 0
+        self.resumed = 0  # TLS connections that resumed an earlier session
 
     def close(self) -> None:
         for sock, _ in self._idle:
@@ -147,11 +165,16 @@ class HttpPool:
             except ConnectionRefusedError:
                 _close(sock)
                 return HttpResult(None, b"", FailureKind.CONNECTION_REFUSED, sent=False)
-            except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
+            except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError, ssl.SSLEOFError,
+                    ssl.SSLZeroReturnError):
+                # The TLS ones: the peer closed mid-handshake or mid-record, a lost connection as well.
                 _close(sock)
                 if reused:
                     continue
                 return HttpResult(None, b"", FailureKind.CONNECTION_RESET, sent=attempt.sent)
+            except ssl.SSLError:  # not trusted, wrong name, no common protocol, a plain-HTTP server
+                _close(sock)
+                return HttpResult(None, b"", FailureKind.TLS_ERROR, sent=attempt.sent)
             except TimeoutError:  # the kernel gave up connecting
                 _close(sock)
                 return HttpResult(None, b"", FailureKind.TIMEOUT, sent=attempt.sent)
@@ -161,6 +184,9 @@ class HttpPool:
             except BaseException:
                 _close(sock)  # deadline or kill mid-request: never pool a half-read socket
                 raise
+            if not reused and self._tls is not None:
+                # Read after a response: TLS 1.3 sends its session ticket after the handshake.
+                self._tls_session = sock.session
             if keep:
                 self._idle.append((sock, time.monotonic()))
             else:
@@ -184,12 +210,29 @@ class HttpPool:
         sock = gevent.socket.socket(self._family, socket.SOCK_STREAM)
         try:
             sock.connect(self._addr)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._tls is not None:
+                sock = self._handshake(sock)
         except BaseException:
             sock.close()
             raise
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.connects += 1
         return sock
+
+    def _handshake(self, sock: gevent.socket.socket) -> gevent.ssl.SSLSocket:
+        assert self._tls is not None
+        # The handshake is started here, not by wrap_socket: a deadline that interrupts it must still
+        # close the TLS socket (wrap_socket closes it only on socket errors).
+        tls = self._tls.wrap_socket(sock, server_hostname=self._server_name, do_handshake_on_connect=False,
+                                    session=self._tls_session)
+        try:
+            tls.do_handshake()
+        except BaseException:
+            tls.close()
+            raise
+        if tls.session_reused:
+            self.resumed += 1
+        return tls
 
 
 def _exchange(sock: gevent.socket.socket, raw: bytes) -> tuple[tuple[int, bytes], bool]:

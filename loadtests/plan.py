@@ -80,6 +80,11 @@ class LoadPlan(BaseModel):
         description="HTTP keep-alive connections per worker, shared by its simulated users: the most "
         "requests one worker has in flight; more wait for a connection, on their own deadline",
     )
+    ca_bundle: str | None = Field(
+        None,
+        description="https targets: a PEM file of the CAs to trust instead of the system's (a private or "
+        "test CA); certificates are always verified",
+    )
 
     @model_validator(mode="after")
     def _rate_or_users(self) -> Self:

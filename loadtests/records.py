@@ -36,6 +36,7 @@ class FailureKind(StrEnum):
     TIMEOUT = "timeout"
     CONNECTION_REFUSED = "connection_refused"
     CONNECTION_RESET = "connection_reset"
+    TLS_ERROR = "tls_error"  # the TLS handshake failed: a certificate not trusted, no common protocol
     OTHER = "other"
 
     @staticmethod

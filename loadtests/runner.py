@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Self
 
 from common.errors import InvalidInputError, LoadError
+from common.tls import read_ca_bundle
 from loadtests.accounts import AccountPool
 from loadtests.ledger import read_ledger
 from loadtests.plan import LoadModel, LoadPlan
@@ -93,12 +94,14 @@ class LoadRunner:
         master_bind: str = "127.0.0.1",
         master_port: int = 0,
     ) -> None:
-        if not target_url.startswith("http://"):
-            raise InvalidInputError(f"target must be an http:// URL, not {target_url!r}")
+        if not target_url.startswith(("http://", "https://")):
+            raise InvalidInputError(f"target must be an http:// or https:// URL, not {target_url!r}")
         if remote_workers < 0:
             raise InvalidInputError("remote_workers must not be negative")
         self.target_url = target_url.rstrip("/")
         self.plan = plan
+        # Read now: a missing or unreadable bundle is the caller's mistake, found before anything starts.
+        self._ca_pem = read_ca_bundle(plan.ca_bundle) if plan.ca_bundle else None
         self.run_dir = Path(run_dir).absolute()  # handed to Locust processes that run in it
         self._on_sample = on_sample
         self._remote_workers = remote_workers
@@ -113,6 +116,9 @@ class LoadRunner:
         self._started = threading.Event()
         self._error: str | None = None
         self._accounts: list[Account] = []
+        # What every client todo id of this run begins with (worker_node: `<run id>-<worker tag>-<n>`), known
+        # once the account pool is ready: a fault provider selects the run's own items by it.
+        self.id_prefix: str | None = None
         self.start_epoch: float | None = None
         self.late = 0
         shape = LoadShape.of(plan)
@@ -131,10 +137,13 @@ class LoadRunner:
             raise LoadError("this LoadRunner was already started")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / STREAM_FILE).unlink(missing_ok=True)
-        pool = AccountPool(self.target_url, self.run_dir, self.plan.accounts, self.plan.request_timeout_s * 6)
+        pool = AccountPool(self.target_url, self.run_dir, self.plan.accounts, self.plan.request_timeout_s * 6,
+                           ca_bundle=self.plan.ca_bundle)
         signed = pool.prepare(sign_in=not self.plan.signin_storm)
         self._accounts = [Account(username=a.username, password=a.password) for a in signed]
-        session = LoadSession(run_id=pool.run_id, target_url=self.target_url, plan=self.plan, accounts=signed)
+        self.id_prefix = f"{pool.run_id}-"
+        session = LoadSession(run_id=pool.run_id, target_url=self.target_url, plan=self.plan, accounts=signed,
+                              ca_pem=self._ca_pem)
         session_file = session.write(self.run_dir)
         port = self._master_port or free_port(self._master_bind)
         workers = self.plan.workers + self._remote_workers

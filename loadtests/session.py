@@ -40,6 +40,9 @@ class LoadSession(BaseModel):
     target_url: str
     plan: LoadPlan
     accounts: list[SignedInAccount]
+    ca_pem: str | None = Field(
+        None, description="the plan's CA bundle, its PEM text: workers on other machines have no access to the file"
+    )
 
     def write(self, run_dir: Path) -> Path:
         path = run_dir / SESSION_FILE

@@ -68,7 +68,7 @@ class WorkerNode:
         self.ledger: FileLedger | ForwardLedger = (
             FileLedger(Path(run_dir) / f"ledger-{self.tag}.jsonl") if run_dir else ForwardLedger()
         )
-        self.pool = HttpPool(session.target_url, self.plan.connections)
+        self.pool = HttpPool(session.target_url, self.plan.connections, cadata=session.ca_pem)
         self.journey = TodoJourney(
             self.pool, self.collector, self.ledger, self.plan.weights, self.plan.request_timeout_s, f"{self.tag}-"
         )

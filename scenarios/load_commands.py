@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import time
 from contextlib import ExitStack
@@ -58,6 +59,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("--timeout", type=duration, help="request deadline from its intended send time (default 5s)")
     load.add_argument("--signin-storm", action="store_true", help="every simulated user signs in itself")
     load.add_argument("--plan", type=absolute_path, help="YAML/JSON file with a `load:` block (flags override it)")
+    load.add_argument("--ca-bundle", type=absolute_path, metavar="FILE",
+                      help="https: trust the CAs in this PEM file instead of the system's (a private or test CA)")
     load.add_argument("--json", type=absolute_path, help="write the summary as JSON to this file")
     add_report_dir(load, aliases=())
     # Before the runs directory was shared: this exact directory for the stream, ledger and logs.
@@ -95,6 +98,8 @@ def read_plan_file(path: Path, shown_as: str) -> tuple[dict[str, Any], Problems,
     block = normalize_durations(block, prefix, problems) if isinstance(block, dict) else {}
     if problems:
         raise ScenarioFileError(problems.render())
+    if isinstance(block.get("ca_bundle"), str):  # relative to the plan file, as paths in a scenario file are
+        block["ca_bundle"] = str(absolute_path(path.parent / os.path.expanduser(block["ca_bundle"])))
     return block, problems, prefix
 
 
@@ -109,6 +114,7 @@ def plan_from_args(args: argparse.Namespace) -> LoadPlan:
         "request_timeout_s": args.timeout,
         "workers": args.workers,
         "accounts": args.accounts,
+        "ca_bundle": None if getattr(args, "ca_bundle", None) is None else str(args.ca_bundle),
     }
     if args.rps is not None:
         flags |= {"model": LoadModel.OPEN, "rps": args.rps}
@@ -145,6 +151,8 @@ def run_load(args: argparse.Namespace) -> int:
         if not choice.api_url:
             console.print(f"starting the bundled service ({choice.name}) for the run")
         target = stack.enter_context(open_session(choice, run_dir)).api_url
+        if plan.ca_bundle is None and choice.target.ca_bundle is not None:
+            plan = plan.model_copy(update={"ca_bundle": choice.target.ca_bundle})  # the target's own CA
         runner = LoadRunner(
             target,
             plan,

@@ -112,9 +112,9 @@ def test_waiting_for_a_busy_pool_counts_against_the_deadline(serve: Callable[[Ha
     assert slow.get().status == 200
 
 
-def test_only_plain_http_targets() -> None:
-    with pytest.raises(ValueError, match="http://"):
-        HttpPool("https://example.com", 1)
+def test_only_http_and_https_targets() -> None:
+    with pytest.raises(ValueError, match="https://"):
+        HttpPool("ftp://example.com", 1)
 
 
 def test_after_the_server_dies_requests_are_refused_not_reset(serve: Callable[[Handler], str]) -> None:
