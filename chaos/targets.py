@@ -11,6 +11,11 @@ class _Target(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     protected: bool = Field(False, description="refuse to run without --allow-protected")
+    ca_bundle: str | None = Field(
+        None,
+        description="an https endpoint's private CA: a PEM file of the CAs to trust instead of the system's "
+        "(relative to the scenario file); certificates are always verified",
+    )
 
 
 class BundledTarget(_Target):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 from common.errors import LoadError
+from loadtests.plan import LoadPlan
 from loadtests.records import LedgerRecord, SecondSample
 from scenarios.models import DrillPlan
 
@@ -23,6 +24,13 @@ class LoadHandle(Protocol):
 LoadFactory = Callable[[str, DrillPlan, Path], LoadHandle]
 
 
+def drill_load_plan(plan: DrillPlan) -> LoadPlan:
+    """The drill's load, trusting its target's CA unless the `load:` block names one itself."""
+    if plan.load.ca_bundle is None and plan.target.ca_bundle is not None:
+        return plan.load.model_copy(update={"ca_bundle": plan.target.ca_bundle})
+    return plan.load
+
+
 class DrillLoad:
     """Runs the drill's LoadPlan in Locust processes and hands the engine each second as it closes."""
 
@@ -30,7 +38,7 @@ class DrillLoad:
         from loadtests.runner import LoadRunner  # starts Locust in subprocesses; never imports locust here
 
         self._seconds: queue.Queue[SecondSample] = queue.Queue()
-        self.runner = LoadRunner(url, plan.load, run_dir / "load", on_sample=self._seconds.put)
+        self.runner = LoadRunner(url, drill_load_plan(plan), run_dir / "load", on_sample=self._seconds.put)
 
     def start(self) -> None:
         self.runner.start()

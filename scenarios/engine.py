@@ -13,7 +13,7 @@ from pathlib import Path
 
 from chaos.provider import Provider
 from common.errors import HarnessError, PreflightError
-from scenarios.drill_load import DrillLoad, LoadFactory, LoadHandle
+from scenarios.drill_load import DrillLoad, LoadFactory, LoadHandle, drill_load_plan
 from scenarios.drill_signals import DrillInterrupted, deferred_signals, signals_raise
 from scenarios.fault_tracker import FaultTracker
 from scenarios.models import DrillPlan
@@ -258,7 +258,8 @@ class DrillEngine:
             probe: dict[str, set[str]] = {}
             for record in records:
                 probe.setdefault(record.user, set()).add(record.id)
-            observed = read_back(self.session.api_url, self.load.accounts(), probe)
+            observed = read_back(self.session.api_url, self.load.accounts(), probe,
+                                 ca_bundle=drill_load_plan(self.plan).ca_bundle)
             self.journal.ledger = check_integrity(records, observed, self.journal.fault_at)
         self.journal.checks = evaluate(
             self.journal, self.plan.slo, self.plan.detection, [c.value for c in self.plan.checks]

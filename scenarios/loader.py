@@ -65,14 +65,32 @@ def load_config(path: str | Path, *, require_providers: bool = True) -> Config:
 
 def anchor_paths(config: Config, base: Path) -> Config:
     """Relative paths in the file are relative to the file, not to wherever the command runs:
-    a bundled target's `data_dir` is made absolute (no I/O: the directory need not exist yet)."""
+    a bundled target's `data_dir`, any target's `ca_bundle` and every `load:` block's `ca_bundle`
+    are made absolute (no I/O: the directory need not exist yet)."""
     targets = {
         name: target.model_copy(update={"data_dir": os.path.normpath(base / target.data_dir)})
         if isinstance(target, BundledTarget) and target.data_dir and not os.path.isabs(target.data_dir)
         else target
         for name, target in config.targets.items()
     }
-    return config.model_copy(update={"targets": targets})
+    targets = {
+        name: target.model_copy(update={"ca_bundle": os.path.normpath(base / os.path.expanduser(target.ca_bundle))})
+        if target.ca_bundle and not os.path.isabs(target.ca_bundle)
+        else target
+        for name, target in targets.items()
+    }
+
+    def load(block: dict[str, Any]) -> dict[str, Any]:
+        ca = block.get("ca_bundle")
+        if isinstance(ca, str) and ca and not os.path.isabs(ca):
+            return {**block, "ca_bundle": os.path.normpath(base / os.path.expanduser(ca))}
+        return block
+
+    defaults = config.defaults.model_copy(update={"load": load(config.defaults.load)})
+    profiles = {n: p.model_copy(update={"load": load(p.load)}) for n, p in config.profiles.items()}
+    scenarios = {n: sc.model_copy(update={"load": load(sc.load)}) for n, sc in config.scenarios.items()}
+    return config.model_copy(update={"targets": targets, "defaults": defaults, "profiles": profiles,
+                                     "scenarios": scenarios})
 
 
 def parse_config(text: str, filename: str = "scenarios.yaml", *, require_providers: bool = True) -> Config:

@@ -16,6 +16,7 @@ import httpx
 from pydantic import ValidationError
 
 from common.errors import TargetError
+from common.tls import client_context
 from loadtests.records import LedgerRecord
 from verify.integrity import (
     Observation,
@@ -116,14 +117,17 @@ def read_back(
     page_size: int = 100,
     retries: int = 3,
     backoff_s: float = 0.2,
+    ca_bundle: str | None = None,
 ) -> Observation:
-    """Everything the accounts can read now. `probe`: per username, the ids the ledger wrote."""
+    """Everything the accounts can read now. `probe`: per username, the ids the ledger wrote.
+    `ca_bundle`: an https target's private CA (the load's)."""
     if not 1 <= page_size <= 100:
         raise ValueError("page_size must be 1..100 (the API's limit)")
+    tls = client_context(ca_bundle)  # one for every account's client
 
     def read_account(account: tuple[str, str]) -> tuple[str, list[ObservedItem], int]:
         username, password = account
-        with httpx.Client(base_url=base_url, timeout=timeout_s) as client:
+        with httpx.Client(base_url=base_url, timeout=timeout_s, verify=tls) as client:
             reader = _Reader(client, retries, backoff_s)
             reader.sign_in(username, password)
             listed, _complete = reader.list_all(username, page_size)
@@ -149,7 +153,8 @@ def verify_writes(
     records: Sequence[LedgerRecord],
     fault_at: float | None,
     preexisting: Iterable[tuple[str, str]] = (),
+    ca_bundle: str | None = None,
 ) -> LedgerSummary:
     """Read back every account, probing each id the ledger wrote, and judge the ledger against it."""
-    observed = read_back(base_url, accounts, probe=ledger_ids(records))
+    observed = read_back(base_url, accounts, probe=ledger_ids(records), ca_bundle=ca_bundle)
     return check_integrity(records, observed, fault_at, preexisting)
