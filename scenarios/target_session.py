@@ -69,8 +69,17 @@ class BundledSession:
         return {"data_dir": self.data_dir, "api_url": self.api_url}
 
     def service_process(self) -> psutil.Process | None:
-        ready = DeploymentReady.read(Path(self.data_dir)) if self.data_dir else None
-        return ready.running_process() if ready is not None else None
+        """The deployment's supervisor, or the server alone when it runs without one (`serve --no-control`)."""
+        if not self.data_dir:
+            return None
+        from service.server import ReadyInfo
+        from service.settings import ServiceSettings
+
+        data_dir = Path(self.data_dir)
+        for ready in (DeploymentReady.read(data_dir), ReadyInfo.read(ServiceSettings(data_dir=data_dir).ready_file)):
+            if ready is not None and (process := ready.running_process()) is not None:
+                return process
+        return None
 
     def close(self) -> None:
         if self._process is not None:

@@ -19,12 +19,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import uvicorn
 from pydantic import BaseModel
 from uvicorn.supervisors.multiprocess import Multiprocess
 
 from service.errors import ServiceError, ServiceStartError
 from service.identity import UserDirectory, load_or_create_key
+from service.process_identity import process_that_wrote
 from service.runtime.http_protocol import SingleWriteHttpToolsProtocol
 from service.settings import ENV_VAR, HOST, ServiceSettings
 from service.store import StoreKind
@@ -53,6 +55,10 @@ class ReadyInfo(BaseModel):
             return cls.model_validate_json(path.read_bytes())
         except (OSError, ValueError):
             return None
+
+    def running_process(self) -> psutil.Process | None:
+        """The server that wrote this file, if it still runs (not a later process given its pid)."""
+        return process_that_wrote(self.pid, self.started_at)
 
 
 def prepare_data_dir(settings: ServiceSettings) -> None:

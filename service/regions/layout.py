@@ -17,6 +17,8 @@ from pathlib import Path
 import psutil
 from pydantic import BaseModel
 
+from service.process_identity import process_that_wrote
+
 READY_FILE = "ready.json"
 # The user pool (Cognito stand-in) is global: sign-ins and revocations hold in every region, so
 # clients keep working through a failover. Each region's data dir links these files to identity/.
@@ -41,15 +43,8 @@ class DeploymentReady(BaseModel):
             return None
 
     def running_process(self) -> psutil.Process | None:
-        """The supervisor that wrote this file, if it still runs. A pid the system has since given to
-        another process is not it: that process was created after the file was written."""
-        try:
-            process = psutil.Process(self.pid)
-            if process.create_time() <= self.started_at and process.status() != psutil.STATUS_ZOMBIE:
-                return process
-        except psutil.Error:
-            pass
-        return None
+        """The supervisor that wrote this file, if it still runs (not a later process given its pid)."""
+        return process_that_wrote(self.pid, self.started_at)
 
     def write(self, data_dir: Path) -> None:
         path = Path(data_dir) / READY_FILE
