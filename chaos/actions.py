@@ -57,6 +57,11 @@ class CorruptTable(_Params):
     modes: list[Literal["garble", "drop-attribute", "delete"]] = Field(
         default_factory=lambda: ["garble", "drop-attribute", "delete"], min_length=1
     )
+    # The drill's own items are those its load created: their client ids begin with the run's prefix.
+    # The engine fills this in once the load runs (a scenario file leaves it out).
+    id_prefix: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,63}$", description="only items whose id begins with this (the drill's load)"
+    )
 
 
 class ThrottleTable(_Params):

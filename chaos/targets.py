@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Collection, Mapping
+from typing import ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# Actions whose drill is about failing over: their load must take the clients' path (see AwsTarget.load_url).
+REGION_ACTIONS = frozenset({"region.outage", "region.failover", "region.failback"})
 
 
 class _Target(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    # The profile `run` and `plan` use when none is given (cli_options.chosen_profile).
+    default_profile: ClassVar[str] = "smoke"
+
+    @property
+    def least_time_scale(self) -> float:
+        """The smallest profile time_scale a drill may run with here (0: any)."""
+        return 0.0
+
+    def load_url(self, actions: Collection[str]) -> str | None:
+        """Where a drill performing `actions` sends its load (None: the session's URL)."""
+        return None
+
+    def timing_warnings(self, actions: Collection[str], waits: Mapping[str, float | None]) -> list[str]:
+        """Documented delays of the target's platform longer than the scaled waits they compete with."""
+        return []
 
     protected: bool = Field(False, description="refuse to run without --allow-protected")
     ca_bundle: str | None = Field(
@@ -36,23 +56,81 @@ class BundledTarget(_Target):
 class AwsTarget(_Target):
     """A real stack (staging). Credentials come from the environment, never from the file."""
 
+    # AWS does not shrink: the FIS extension, Route 53 and PITR need minutes (chaos/aws/timing.py).
+    default_profile: ClassVar[str] = "staging"
+
     kind: Literal["aws"] = "aws"
-    api_url: str
+    api_url: str = Field(description="the primary region's API Gateway stage URL")
+    failover_url: str | None = Field(
+        None,
+        description="the name clients use (Route 53 failover record or custom domain): region drills send "
+        "their load there, so a failover reaches it",
+    )
+    secondary_api_url: str | None = Field(None, description="the secondary region's API Gateway stage URL")
     region: str = "ap-northeast-2"
     secondary_region: str | None = "ap-northeast-1"
     function: str = "todo-api"
     alias: str = "LIVE"
     table: str = "todos"
+    item_id_attribute: str = Field(
+        "todoId",
+        description="the table's attribute holding the client-chosen todo id (the sort key): table.corrupt "
+        "selects the drill's own items by the id prefix of its load",
+    )
     use_fis: bool = True
     fis_role_arn: str | None = None
-    stop_alarm_arns: list[str] = Field(default_factory=list)
+    stop_alarm_arns: list[str] = Field(
+        default_factory=list,
+        description="guard alarms: FIS ends a fault when one goes to ALARM (never the detection alarms)",
+    )
+    alarm_names: list[str] = Field(
+        default_factory=list, description="the detection alarms (the manual's error-rate and latency alarms)"
+    )
     health_check_id: str | None = Field(None, description="Route 53 health check of the primary (failover)")
     routing_control_arn: str | None = Field(None, description="ARC routing control of the primary (failover)")
-    drill_tag: str = Field("hanbit-drill", description="attribute marking items the drill created")
+    min_time_scale: float = Field(
+        1.0, gt=0, le=10, description="the least profile time_scale `run` accepts here (AWS does not shrink)"
+    )
+
+    @model_validator(mode="after")
+    def _guards_are_not_detectors(self) -> Self:
+        # A detection alarm as a FIS stop condition ends the fault at the moment of detection: the drill
+        # would "recover" without the runbook step, and measure nothing.
+        clash = [arn for arn in self.stop_alarm_arns for name in self.alarm_names if arn.endswith(f":alarm:{name}")]
+        if clash:
+            raise ValueError(
+                f"stop_alarm_arns {clash} name detection alarms (alarm_names): FIS would end the fault the moment "
+                f"the drill detects it, so recovery would come without the runbook step. Stop conditions are "
+                f"guard alarms (e.g. errors far beyond the drill's blast radius, another service's SLO)"
+            )
+        return self
 
     @property
     def endpoint(self) -> str | None:
         return self.api_url
+
+    @property
+    def least_time_scale(self) -> float:
+        return self.min_time_scale
+
+    @property
+    def regional_urls(self) -> dict[str, str]:
+        """Each region's own endpoint, as far as the target names them."""
+        urls = {self.region: self.api_url}
+        if self.secondary_region and self.secondary_api_url:
+            urls[self.secondary_region] = self.secondary_api_url
+        return urls
+
+    def load_url(self, actions: Collection[str]) -> str | None:
+        # A region drill is about the clients' path: only the failover name can move to the other region.
+        if self.failover_url and REGION_ACTIONS & set(actions):
+            return self.failover_url
+        return None
+
+    def timing_warnings(self, actions: Collection[str], waits: Mapping[str, float | None]) -> list[str]:
+        from chaos.aws.timing import timing_warnings  # pure data; keeps the target models free of chaos.aws
+
+        return timing_warnings(actions, waits)
 
 
 # Every kind of target, for annotations; the scenario file's union is built from the registry

@@ -9,13 +9,14 @@ from urllib.parse import unquote
 from chaos.aws.context import FIS_EXEC_WRAPPER, AwsContext
 from chaos.aws.errors import AwsApiError
 from chaos.aws.function import LambdaFunction, env_vars, layer_arns
+from chaos.aws.limits import AwsLimitError
 
 
 def guarded(check: Callable[[], list[str]], what: str) -> list[str]:
-    """Run a check; an AWS error while checking is itself the problem to report."""
+    """Run a check; an AWS error while checking (or a name AWS would refuse) is itself the problem to report."""
     try:
         return check()
-    except AwsApiError as exc:
+    except (AwsApiError, AwsLimitError) as exc:
         return [f"{what}: {exc}"]
 
 

@@ -15,6 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chaos.aws.errors import AwsApiError, translate
+from chaos.aws.limits import check_call
 
 # Standard retry mode backs off on throttling; drills make few calls, so a short budget is fine.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=60)
@@ -64,9 +65,12 @@ class AwsClients:
         ignore: Iterable[str] = (),
         **params: Any,
     ) -> dict[str, Any] | None:
-        """Call `client.method(**params)`. Errors whose code is in `ignore` return None (idempotent deletes)."""
+        """Call `client.method(**params)`. Errors whose code is in `ignore` return None (idempotent deletes).
+
+        A name or value AWS's documented rules refuse (`chaos.aws.limits`) raises AwsLimitError first."""
         client = self.client(service, region, endpoint_url)
         api = api_name(client, service, method)
+        check_call(api, params)
         self.calls.append(CallRecord(api, region or self.default_region, params))
         try:
             return getattr(client, method)(**params)
@@ -79,6 +83,7 @@ class AwsClients:
     def paginate(self, service: str, method: str, region: str | None = None, **params: Any) -> Iterator[dict[str, Any]]:
         client = self.client(service, region)
         api = api_name(client, service, method)
+        check_call(api, params)
         self.calls.append(CallRecord(api, region or self.default_region, params))
         try:
             yield from client.get_paginator(method).paginate(**params)

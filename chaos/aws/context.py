@@ -16,11 +16,21 @@ from pydantic import JsonValue
 
 from chaos.actions import ActionCall
 from chaos.aws.clients import AwsClients
+from chaos.aws.markers import DESCRIPTION as MARKER_DESCRIPTION
 from chaos.aws.markers import FaultMarkers
 from chaos.aws.polling import Poller
 from chaos.provider import RemediationContext, Undo
 from chaos.targets import AwsTarget
 from common.errors import ProviderError
+
+# One AWS call as preflight checks its generated names: ("ssm:PutParameter", {"Name": ..., ...}).
+NamedCall = tuple[str, dict[str, Any]]
+
+
+def marker_call(name: str) -> NamedCall:
+    """The PutParameter that writes a fault marker (its value is checked when written: summaries fit)."""
+    return ("ssm:PutParameter", {"Name": name, "Value": "{}", "Description": MARKER_DESCRIPTION})
+
 
 # Where the FIS Lambda extension layer is published, per architecture (AWS public SSM parameters).
 FIS_EXTENSION_PARAMETER = "/aws/service/fis/lambda-extension/AWS-FIS-extension-{arch}/1.x.x"
@@ -36,6 +46,12 @@ class AwsSettings:
     marker_prefix: str = "/hanbit-drill"
     fis_extension_parameter: str = FIS_EXTENSION_PARAMETER
     table_name_variable: str = "TABLE_NAME"
+    # table.corrupt refuses below this many items of the drill's own load: a "share" of 2 items proves nothing.
+    corruption_min_items: int = 10
+    # UpdateContinuousBackups right after a restore is ACTIVE commonly answers ContinuousBackupsUnavailable
+    # for a while: retried with doubling waits from this (5, 10, 20, ... s) for up to this many attempts.
+    backups_retry_first_s: float = 5.0
+    backups_retry_attempts: int = 8
 
 
 @dataclass
@@ -97,6 +113,15 @@ class ActionHandler(ABC):
 
     def preflight(self, call: ActionCall) -> list[str]:
         return []
+
+    def named_calls(self, call: ActionCall) -> list[NamedCall]:
+        """The calls of this action whose names and values the harness makes up, filled in as they will be
+        sent (runtime values that no rule governs left as placeholders): checked against AWS's rules
+        (chaos.aws.limits) by preflight, before any fault. Handlers add their own to these."""
+        return [
+            ("lambda:GetAlias", {"FunctionName": self.target.function, "Name": self.target.alias}),
+            ("dynamodb:DescribeTable", {"TableName": self.target.table}),
+        ]
 
     @abstractmethod
     def plan(self, call: ActionCall) -> list[str]:

@@ -14,13 +14,18 @@ from pydantic import JsonValue
 
 from chaos.actions import ActionCall, Percentage, ReservedConcurrency
 from chaos.aws.checks import function_problems, guarded, publish_problems
-from chaos.aws.context import ActionHandler, api, clean_up_failed_inject
+from chaos.aws.context import ActionHandler, NamedCall, api, clean_up_failed_inject, marker_call
 from chaos.aws.function import FunctionChanges, LambdaFunction, publish_plan
 from chaos.provider import Undo
 from common.errors import ProviderError
 
 BAD_HANDLER = "hanbit_drill_fault.missing_handler"
 BAD_DESCRIPTION = "hanbit-drill bad version"
+
+
+def bad_description(alias: str, version: str) -> str:
+    """The published bad version's description: it starts with BAD_DESCRIPTION, which finds leftovers."""
+    return f"{BAD_DESCRIPTION} ({alias} was {version})"
 
 
 class ConcurrencyFault(ActionHandler):
@@ -37,10 +42,18 @@ class ConcurrencyFault(ActionHandler):
         return params.limit
 
     def marker(self, call: ActionCall) -> str:
-        return self.ctx.markers.name(self.target.function, f"{call.name}@{self.region_of(call)}")
+        return self.ctx.markers.name(self.target.function, call.name, self.region_of(call))
 
     def preflight(self, call: ActionCall) -> list[str]:
         return function_problems(self.ctx, self.region_of(call))
+
+    def named_calls(self, call: ActionCall) -> list[NamedCall]:
+        fn = self.target.function
+        return [
+            *super().named_calls(call),
+            marker_call(self.marker(call)),
+            ("lambda:PutFunctionConcurrency", {"FunctionName": fn}),
+        ]
 
     def plan(self, call: ActionCall) -> list[str]:
         fn, region = self.target.function, self.region_of(call)
@@ -101,6 +114,15 @@ class BadVersionFault(ActionHandler):
     def marker(self, call: ActionCall) -> str:
         return self.ctx.markers.name(self.target.function, call.name)
 
+    def named_calls(self, call: ActionCall) -> list[NamedCall]:
+        # The longest description it publishes: the alias's version as a number of up to 10 digits.
+        described = bad_description(self.target.alias, "9" * 10)
+        return [
+            *super().named_calls(call),
+            marker_call(self.marker(call)),
+            ("lambda:PublishVersion", {"FunctionName": self.target.function, "Description": described}),
+        ]
+
     def preflight(self, call: ActionCall) -> list[str]:
         problems = function_problems(self.ctx)
         if problems:
@@ -125,7 +147,7 @@ class BadVersionFault(ActionHandler):
             fn,
             alias,
             {"Handler": BAD_HANDLER},
-            f"{BAD_DESCRIPTION} ({alias} was <current>)",
+            bad_description(alias, "<current>"),
             restore={"Handler": "<handler before>"},
         )
         return [
@@ -167,7 +189,7 @@ class BadVersionFault(ActionHandler):
         try:
             bad = fn.publish_variant(
                 FunctionChanges(handler=BAD_HANDLER),
-                f"{BAD_DESCRIPTION} ({fn.alias} was {alias.version})",
+                bad_description(fn.alias, alias.version),
                 keep_latest=False,
             )
             undo["bad_version"] = bad

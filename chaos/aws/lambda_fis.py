@@ -14,7 +14,7 @@ from pydantic import JsonValue
 
 from chaos.actions import ActionCall, AddLatency, HttpStatus, Percentage, SlowInvocations
 from chaos.aws.checks import fis_problems, function_problems
-from chaos.aws.context import ActionHandler, api, clean_up_failed_inject
+from chaos.aws.context import ActionHandler, NamedCall, api, clean_up_failed_inject, marker_call
 from chaos.aws.fis import FisExperiment
 from chaos.aws.function import LambdaFunction, unqualified_arn
 from chaos.aws.lambda_faults import BadVersionFault
@@ -66,6 +66,18 @@ class FisLambdaFault(ActionHandler):
             parameters=fis_parameters(call),
             fault=call.name,
         )
+
+    def named_calls(self, call: ActionCall) -> list[NamedCall]:
+        if (fallback := self._fallback(call)) is not None:
+            return fallback.named_calls(call)
+        arn = f"arn:aws:lambda:{self.target.region}:123456789012:function:{self.target.function}"
+        template = self.template(call, arn)
+        return [
+            *super().named_calls(call),
+            marker_call(self.marker(call)),
+            ("fis:CreateExperimentTemplate", template),
+            ("fis:StartExperiment", {"tags": template["tags"]}),
+        ]
 
     def preflight(self, call: ActionCall) -> list[str]:
         if (fallback := self._fallback(call)) is not None:

@@ -8,11 +8,12 @@ from pydantic import JsonValue
 
 from chaos.actions import ActionCall, Rollback, UpdateFunctionConfig
 from chaos.aws.checks import function_problems, guarded, publish_problems
-from chaos.aws.context import ActionHandler, api
+from chaos.aws.context import ActionHandler, NamedCall, api
 from chaos.aws.function import FunctionChanges, LambdaFunction, publish_plan
 from chaos.provider import RemediationContext
 from common.errors import ProviderError
 
+UPDATE_CONFIG_DESCRIPTION = "hanbit-drill update-config"
 # Faults whose undo data records the version the alias served before the drill.
 _ALIAS_FAULTS = ("lambda.deploy-bad-version", "lambda.invocation-error")
 
@@ -46,6 +47,10 @@ class RollbackRemediation(ActionHandler):
             return []
 
         return guarded(previous, "checking the previous version")
+
+    def named_calls(self, call: ActionCall) -> list[NamedCall]:
+        alias = self._params(call).alias
+        return [*super().named_calls(call), ("lambda:UpdateAlias", {"FunctionName": self.target.function, "Name": alias})]
 
     def _params(self, call: ActionCall) -> Rollback:
         params = call.typed_params()
@@ -119,6 +124,10 @@ class UpdateConfigRemediation(ActionHandler):
         timeout = None if params.timeout_s is None else math.ceil(params.timeout_s)
         return FunctionChanges(timeout_s=timeout, memory_mb=params.memory_mb)
 
+    def named_calls(self, call: ActionCall) -> list[NamedCall]:
+        described = {"FunctionName": self.target.function, "Description": UPDATE_CONFIG_DESCRIPTION}
+        return [*super().named_calls(call), ("lambda:PublishVersion", described)]
+
     def preflight(self, call: ActionCall) -> list[str]:
         params = call.typed_params()
         assert isinstance(params, UpdateFunctionConfig)
@@ -134,7 +143,7 @@ class UpdateConfigRemediation(ActionHandler):
         changes, fn, alias = self._changes(call), self.target.function, self.target.alias
         update = {k: v for k, v in (("Timeout", changes.timeout_s), ("MemorySize", changes.memory_mb)) if v is not None}
         return [
-            *("remediate: " + line for line in publish_plan(fn, alias, update, "hanbit-drill update-config")),
+            *("remediate: " + line for line in publish_plan(fn, alias, update, UPDATE_CONFIG_DESCRIPTION)),
             "remediate: "
             + api("lambda", "UpdateAlias", FunctionName=fn, Name=alias, FunctionVersion="<new>", RoutingConfig={}),
         ]
@@ -143,7 +152,7 @@ class UpdateConfigRemediation(ActionHandler):
         fn = LambdaFunction(self.ctx)
         changes = self._changes(call)
         previous = fn.get_alias().version
-        version = fn.publish_variant(changes, "hanbit-drill update-config", keep_latest=True)
+        version = fn.publish_variant(changes, UPDATE_CONFIG_DESCRIPTION, keep_latest=True)
         fn.update_alias(version)
         return {
             "from_version": previous,

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from pydantic import JsonValue
 
 from chaos.aws.clients import AwsClients
+from chaos.aws.limits import SSM_PARAMETER_NAME, SSM_PARAMETER_VALUE, AwsLimitError
 
 # Standard-tier parameters hold 4 KB; bigger snapshots are stored as a summary with "truncated": true.
-MAX_VALUE_CHARS = 4096
+MAX_VALUE_CHARS = SSM_PARAMETER_VALUE.max_len
+DESCRIPTION = "hanbit-drill fault in effect: snapshot to revert it (deleted on revert)"
 
 
 @dataclass(frozen=True)
@@ -32,12 +34,18 @@ class FaultMarkers:
         self.prefix = prefix.rstrip("/")
         self.region = region
 
-    def name(self, scope: str, key: str) -> str:
-        return f"{self.prefix}/{scope}/{key}"
+    def name(self, scope: str, action: str, resource: str | None = None) -> str:
+        """`<prefix>/<function>/<action>[/<resource>]`: the resource (a region, a table) is one more level
+        of the hierarchy, because SSM names allow only a-zA-Z0-9_.- and '/' (no '@', no ':')."""
+        name = "/".join([self.prefix, scope, action, *([resource] if resource else [])])
+        problems = SSM_PARAMETER_NAME.problems(name)
+        if problems:
+            raise AwsLimitError("cannot name the fault marker: " + "; ".join(problems))
+        return name
 
     def put(self, name: str, data: dict[str, JsonValue], summary: dict[str, JsonValue] | None = None) -> None:
         value = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        if len(value) > MAX_VALUE_CHARS:
+        if SSM_PARAMETER_VALUE.problems(value):
             value = json.dumps({**(summary or {}), "truncated": True}, sort_keys=True, separators=(",", ":"))
         self.clients.call(
             "ssm",
@@ -47,7 +55,7 @@ class FaultMarkers:
             Value=value,
             Type="String",
             Overwrite=True,
-            Description="hanbit-drill fault in effect: snapshot to revert it (deleted on revert)",
+            Description=DESCRIPTION,
         )
 
     def get(self, name: str) -> dict[str, JsonValue] | None:

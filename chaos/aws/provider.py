@@ -16,11 +16,14 @@ from pydantic import JsonValue
 from chaos.actions import CATALOG, ActionCall, ActionKind
 from chaos.aws.checks import guarded
 from chaos.aws.clients import AwsClients
-from chaos.aws.context import ActionHandler, AwsContext, AwsSettings
+from chaos.aws.context import ActionHandler, AwsContext, AwsSettings, NamedCall
+from chaos.aws.endpoints import EndpointProbe
 from chaos.aws.lambda_faults import BadVersionFault, ConcurrencyFault
 from chaos.aws.lambda_fis import FisLambdaFault
 from chaos.aws.lambda_remediations import DeleteConcurrencyRemediation, RollbackRemediation, UpdateConfigRemediation
+from chaos.aws.limits import AwsLimitError, call_problems
 from chaos.aws.markers import FaultMarkers
+from chaos.aws.permissions import PermissionCheck
 from chaos.aws.polling import Poller
 from chaos.aws.region_faults import PauseReplicationFault, RegionOutageFault
 from chaos.aws.region_routing import RegionRouting
@@ -28,7 +31,7 @@ from chaos.aws.table_corruption import TableCorruption
 from chaos.aws.table_restore import BackupRemediation, RestoreRemediation
 from chaos.aws.table_throttle import TableThrottle
 from chaos.provider import RemediationContext, Undo
-from chaos.targets import AwsTarget
+from chaos.targets import REGION_ACTIONS, AwsTarget
 from common.errors import InvalidInputError
 
 HANDLERS: tuple[type[ActionHandler], ...] = (
@@ -61,8 +64,10 @@ class AwsProvider:
         settings: AwsSettings | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        probe: EndpointProbe | None = None,
     ) -> None:
         self.target = target
+        self.probe = probe or EndpointProbe()
         self.settings = settings or AwsSettings()
         self.clients = AwsClients(session, target.region)
         poll = Poller(self.settings.poll_interval_s, self.settings.wait_timeout_s, sleep, clock)
@@ -82,16 +87,43 @@ class AwsProvider:
     # ---- the Provider protocol ---------------------------------------------------------------
 
     def preflight(self, calls: list[ActionCall]) -> list[str]:
+        """Everything the drill needs, checked before the first fault: names AWS accepts, credentials, each
+        action's resources, the clients' path of a region drill, and the permission for every call."""
+        supported = [c for c in calls if c.name in self.supported_actions]
         problems = [f"the aws provider cannot perform {c.name}" for c in calls if c.name not in self.supported_actions]
-        identity = guarded(self._identity, "checking AWS credentials")
+        problems += self.name_problems(supported)
+        caller: list[str] = []
+        identity = guarded(lambda: self._identity(caller), "checking AWS credentials")
         if identity:
             return problems + identity  # every other check would fail the same way
         self.ctx.scenario = list(calls)
         problems += self._leftover_markers()
-        for call in calls:
-            if call.name in self.supported_actions:
-                problems += self.handler(call).preflight(call)
+        for call in supported:
+            problems += self.handler(call).preflight(call)
+        if REGION_ACTIONS & {c.name for c in supported}:
+            problems += self.probe.problems(self.target)
+        lines = [line for call in supported for line in self.plan(call)]
+        problems += guarded(
+            lambda: PermissionCheck(self.ctx).problems(lines, caller[0]), "checking permissions (iam:SimulatePrincipalPolicy)"
+        )
         return list(dict.fromkeys(problems))  # the same function/table problem is reported once
+
+    def named_calls(self, calls: list[ActionCall]) -> list[NamedCall]:
+        """Every call whose names and values the harness generates for these actions (see chaos.aws.limits)."""
+        out: list[NamedCall] = []
+        for call in calls:
+            out += self.handler(call).named_calls(call)
+        alarms = [arn.split(":alarm:", 1)[-1] for arn in self.target.stop_alarm_arns]
+        out.append(("cloudwatch:DescribeAlarms", {"AlarmNames": [*alarms, *self.target.alarm_names]}))
+        return out
+
+    def name_problems(self, calls: list[ActionCall]) -> list[str]:
+        """Names and values AWS would refuse (ValidationException), found without a single call."""
+        try:
+            named = self.named_calls(calls)
+        except AwsLimitError as exc:
+            return [str(exc)]
+        return list(dict.fromkeys(p for api, params in named for p in call_problems(api, params)))
 
     def plan(self, call: ActionCall) -> list[str]:
         return self.handler(call).plan(call)
@@ -117,8 +149,8 @@ class AwsProvider:
         if call.name in CATALOG and call.spec.kind != kind:
             raise InvalidInputError(f"{call.name} is a {call.spec.kind.value}, not a {kind.value}")
 
-    def _identity(self) -> list[str]:
-        self.clients.call("sts", "get_caller_identity")
+    def _identity(self, caller: list[str]) -> list[str]:
+        caller.append(str(self.clients.call("sts", "get_caller_identity")["Arn"]))  # type: ignore[index]
         return []
 
     def _leftover_markers(self) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from chaos.actions import ActionCall, RegionOutage
 from chaos.aws.checks import fis_problems, guarded
-from chaos.aws.context import ActionHandler, api
+from chaos.aws.context import ActionHandler, NamedCall, api, marker_call
 from chaos.aws.fis import FisExperiment
 from chaos.aws.lambda_faults import ConcurrencyFault
 from chaos.aws.lambda_fis import start_fis_fault, stop_fis_fault
@@ -53,7 +53,7 @@ class PauseReplicationFault(ActionHandler):
     actions = frozenset({"region.pause-replication"})
 
     def marker(self, call: ActionCall) -> str:
-        return self.ctx.markers.name(self.target.function, f"{call.name}@{self.target.table}")
+        return self.ctx.markers.name(self.target.function, call.name, self.target.table)
 
     def template(self, call: ActionCall, table_arn: str) -> dict:
         return FisExperiment(self.ctx).template_params(
@@ -65,6 +65,15 @@ class PauseReplicationFault(ActionHandler):
             parameters={},
             fault=call.name,
         )
+
+    def named_calls(self, call: ActionCall) -> list[NamedCall]:
+        template = self.template(call, f"arn:aws:dynamodb:{self.target.region}:123456789012:table/{self.target.table}")
+        return [
+            *super().named_calls(call),
+            marker_call(self.marker(call)),
+            ("fis:CreateExperimentTemplate", template),
+            ("fis:StartExperiment", {"tags": template["tags"]}),
+        ]
 
     def preflight(self, call: ActionCall) -> list[str]:
         problems = table_problems(self, self.target.table)

@@ -21,7 +21,7 @@ from pydantic import JsonValue
 
 from chaos.actions import ActionCall, Failback, Failover
 from chaos.aws.checks import function_problems, guarded
-from chaos.aws.context import ActionHandler, AwsContext, api
+from chaos.aws.context import ActionHandler, AwsContext, NamedCall, api, marker_call
 from chaos.aws.errors import AwsApiError
 from chaos.aws.function import LambdaFunction
 from chaos.provider import RemediationContext
@@ -118,6 +118,9 @@ class RegionRouting(ActionHandler):
         )
 
     # ---- protocol ------------------------------------------------------------------------------
+
+    def named_calls(self, call: ActionCall) -> list[NamedCall]:
+        return [*super().named_calls(call), marker_call(self.marker())]
 
     def preflight(self, call: ActionCall) -> list[str]:
         params = call.typed_params()

@@ -1,10 +1,13 @@
 """`table.corrupt`: a bad migration alters a share of the drill's own items in the table.
 
-Only items carrying the drill's tag attribute (`target.drill_tag`) are read or
-written, and every write is conditional on that attribute, so a real user's
-item can never be touched. The undo data holds each altered item as it was;
-revert puts back only what is still in the state the fault left (an item the
-load rewrote since is not ours any more), then re-reads to find leftovers.
+The drill's own items are the ones its load created: every client todo id of a run begins with the
+run's prefix (`<run id>-`, see loadtests/journeys.py), which the engine passes as `params.id_prefix`.
+Only items whose id attribute (`target.item_id_attribute`, the table's sort key) begins with it are
+read or written, and every write is conditional on it, so a real user's item can never be touched.
+Before the first write, inject checks that enough such items exist (the load made them during the
+baseline); too few is a preflight error and nothing is changed. The undo data holds each altered item
+as it was; revert puts back only what is still in the state the fault left (an item the load rewrote
+since is not ours any more), then re-reads to find leftovers.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from pydantic import JsonValue
 
 from chaos.actions import ActionCall, CorruptTable
 from chaos.aws.checks import guarded
-from chaos.aws.context import ActionHandler, api, clean_up_failed_inject
+from chaos.aws.context import ActionHandler, NamedCall, api, clean_up_failed_inject, marker_call
 from chaos.aws.errors import AwsApiError
 from chaos.provider import Undo
-from common.errors import ProviderError
+from common.errors import PreflightError, ProviderError
 
 GARBLE_PREFIX = "\ufffdgarbled:"
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -60,32 +63,47 @@ class TableCorruption(ActionHandler):
         self.rng = rng or random.Random()
 
     def marker(self, call: ActionCall) -> str:
-        return self.ctx.markers.name(self.target.function, f"{call.name}@{self.target.table}")
+        return self.ctx.markers.name(self.target.function, call.name, self.target.table)
 
     def _params(self, call: ActionCall) -> CorruptTable:
         params = call.typed_params()
         assert isinstance(params, CorruptTable)
         return params
 
+    def named_calls(self, call: ActionCall) -> list[NamedCall]:
+        return [*super().named_calls(call), marker_call(self.marker(call))]
+
     def preflight(self, call: ActionCall) -> list[str]:
+        attr = self.target.item_id_attribute
+
         def check() -> list[str]:
             found = self.ctx.clients.call(
                 "dynamodb", "describe_table", TableName=self.target.table, ignore=("ResourceNotFoundException",)
             )
             if found is None:
                 return [f"DynamoDB table {self.target.table} does not exist in {self.target.region}"]
+            keys = [k["AttributeName"] for k in found["Table"]["KeySchema"]]
+            if attr not in keys:
+                return [
+                    f"table.corrupt: item_id_attribute {attr!r} is not a key of table {self.target.table} "
+                    f"(keys: {', '.join(keys)}); set it to the attribute holding the client-chosen todo id"
+                ]
             return []
 
+        # Whether enough of the drill's own items exist is only known after the baseline: inject checks it.
         return guarded(check, f"checking table {self.target.table}")
 
     def plan(self, call: ActionCall) -> list[str]:
-        params, table, tag = self._params(call), self.target.table, self.target.drill_tag
-        cond = f"attribute_exists({tag})"
+        params, table = self._params(call), self.target.table
+        prefix = params.id_prefix or "<the drill load's id prefix>"
+        cond = f"begins_with({self.target.item_id_attribute}, {prefix})"
         return [
             "inject: " + api("dynamodb", "DescribeTable", TableName=table) + "  (key schema)",
             "inject: " + api("dynamodb", "Scan", TableName=table, FilterExpression=cond, ConsistentRead=True),
+            f"inject: (refuse, changing nothing, unless at least {self.ctx.settings.corruption_min_items} such items "
+            f"exist after the baseline)",
             "inject: " + api("ssm", "PutParameter", Name=self.marker(call), Value="<snapshot summary>"),
-            f"inject: (a {params.fraction:.0%} share of the tagged items, modes {', '.join(params.modes)} in turn)",
+            f"inject: (a {params.fraction:.0%} share of the drill's items, modes {', '.join(params.modes)} in turn)",
             "inject: "
             + api(
                 "dynamodb",
@@ -123,28 +141,44 @@ class TableCorruption(ActionHandler):
     # ---- inject ------------------------------------------------------------------------------
 
     def inject(self, call: ActionCall) -> Undo:
-        params, table, tag = self._params(call), self.target.table, self.target.drill_tag
+        params, table = self._params(call), self.target.table
+        if not params.id_prefix:
+            raise PreflightError(
+                [
+                    f"table.corrupt on AWS alters only the drill's own items and needs the id prefix of its load "
+                    f"(params.id_prefix; the engine passes it once the load runs): nothing of {table} was touched"
+                ]
+            )
         keys = [
             k["AttributeName"]
             for k in self.ctx.call("dynamodb", "describe_table", TableName=table)["Table"]["KeySchema"]
         ]
-        items = self._tagged_items()
-        if not items:
-            raise ProviderError(f"no item of table {table} carries the drill tag attribute {tag!r}: nothing to corrupt")
+        items = self._own_items(params.id_prefix)
+        least = self.ctx.settings.corruption_min_items
+        if len(items) < least:
+            raise PreflightError(
+                [
+                    f"table.corrupt: only {len(items)} item(s) of table {table} have a {self.target.item_id_attribute} "
+                    f"beginning with {params.id_prefix!r} (the drill's load), at least {least} are needed for a "
+                    f"meaningful corruption; nothing was touched (a longer baseline or more creates in the load "
+                    f"make more)"
+                ]
+            )
         chosen = self.rng.sample(items, max(1, round(params.fraction * len(items))))
         plans = [self._corruption(item, keys, params.modes[i % len(params.modes)]) for i, item in enumerate(chosen)]
         undo: dict[str, Any] = {
             "table": table,
             "region": self.target.region,
             "keys": keys,
-            "tagged": len(items),
+            "id_prefix": params.id_prefix,
+            "candidates": len(items),
             "items": [],
         }
         marker = self.marker(call)
         self.ctx.markers.put(marker, undo | {"items": plans}, summary={"table": table, "count": len(plans)})
         for plan in plans:
             try:
-                self._apply(plan, keys)
+                self._apply(plan, keys, params.id_prefix)
             except AwsApiError as exc:
                 if exc.code != _CONDITION_FAILED:
                     # Put back what was already altered. The marker lists every planned item; restoring
@@ -156,21 +190,22 @@ class TableCorruption(ActionHandler):
         self.ctx.markers.put(marker, undo, summary={"table": table, "count": len(undo["items"])})
         return undo
 
-    def _tagged_items(self) -> list[dict[str, Any]]:
+    def _own_items(self, prefix: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for page in self.ctx.clients.paginate(
             "dynamodb",
             "scan",
             TableName=self.target.table,
             ConsistentRead=True,
-            FilterExpression="attribute_exists(#tag)",
-            ExpressionAttributeNames={"#tag": self.target.drill_tag},
+            FilterExpression="begins_with(#id, :prefix)",
+            ExpressionAttributeNames={"#id": self.target.item_id_attribute},
+            ExpressionAttributeValues={":prefix": {"S": prefix}},
         ):
             items += page.get("Items", [])
         return items
 
     def _corruption(self, item: dict[str, Any], keys: list[str], mode: str) -> dict[str, Any]:
-        protected = set(keys) | {self.target.drill_tag}
+        protected = set(keys) | {self.target.item_id_attribute}
         strings = sorted(k for k, v in item.items() if k not in protected and "S" in v)
         others = sorted(k for k in item if k not in protected)
         if mode == "garble" and not strings:
@@ -184,14 +219,16 @@ class TableCorruption(ActionHandler):
             plan["dropped"] = "title" if "title" in others else others[0]
         return plan
 
-    def _apply(self, plan: dict[str, Any], keys: list[str]) -> None:
+    def _apply(self, plan: dict[str, Any], keys: list[str], prefix: str) -> None:
         item = decode(plan["original"])
+        # The item must still exist and be the drill's: an update never creates an item, never touches another.
         common = {
             "TableName": self.target.table,
             "Key": {k: item[k] for k in keys},
-            "ConditionExpression": "attribute_exists(#tag)",
+            "ConditionExpression": "begins_with(#id, :prefix)",
         }
-        names = {"#tag": self.target.drill_tag}
+        names = {"#id": self.target.item_id_attribute}
+        values = {":prefix": {"S": prefix}}
         if plan["mode"] == "garble":
             sets = {f"#a{i}": (k, v) for i, (k, v) in enumerate(plan["garbled"].items())}
             self.ctx.call(
@@ -200,7 +237,7 @@ class TableCorruption(ActionHandler):
                 **common,
                 UpdateExpression="SET " + ", ".join(f"{n} = :{n[1:]}" for n in sets),
                 ExpressionAttributeNames=names | {n: kv[0] for n, kv in sets.items()},
-                ExpressionAttributeValues={f":{n[1:]}": {"S": kv[1]} for n, kv in sets.items()},
+                ExpressionAttributeValues=values | {f":{n[1:]}": {"S": kv[1]} for n, kv in sets.items()},
             )
         elif plan["mode"] == "drop-attribute":
             self.ctx.call(
@@ -209,9 +246,12 @@ class TableCorruption(ActionHandler):
                 **common,
                 UpdateExpression="REMOVE #d",
                 ExpressionAttributeNames=names | {"#d": plan["dropped"]},
+                ExpressionAttributeValues=values,
             )
         else:
-            self.ctx.call("dynamodb", "delete_item", **common, ExpressionAttributeNames=names)
+            self.ctx.call(
+                "dynamodb", "delete_item", **common, ExpressionAttributeNames=names, ExpressionAttributeValues=values
+            )
 
     # ---- revert ------------------------------------------------------------------------------
 

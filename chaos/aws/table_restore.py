@@ -2,10 +2,15 @@
 
 A restore creates a new table with the data, keys, indexes, billing and
 encryption of the source, but not its TTL, stream, tags or PITR setting:
-those are re-applied here. Then `TABLE_NAME` is repointed on a new version
-published from `$LATEST` and the alias moves to it; `$LATEST` keeps the new
-value so it stays equal to what the alias serves. The source table is left
-as it is, for the post-mortem.
+those are re-applied here (PITR retried: right after a restore it is commonly
+refused for a while). What a restore cannot carry over (auto scaling, alarms,
+resource policy, replicas, stream consumers: `chaos.aws.table_gaps`) is found
+by describing the source first and listed in the journal. Then `TABLE_NAME`
+is repointed on a new version published from `$LATEST` and the alias moves to
+it; `$LATEST` keeps the new value so it stays equal to what the alias serves.
+The restored table exists in the primary region only: a secondary region's
+function still serving the source is named in the journal, not silently left.
+The source table is left as it is, for the post-mortem.
 """
 
 from __future__ import annotations
@@ -17,10 +22,15 @@ from pydantic import JsonValue
 
 from chaos.actions import ActionCall, RestoreTable
 from chaos.aws.checks import function_problems, guarded, publish_problems
-from chaos.aws.context import ActionHandler, api
+from chaos.aws.context import ActionHandler, NamedCall, api
+from chaos.aws.errors import AwsApiError
 from chaos.aws.function import FunctionChanges, LambdaFunction, env_vars, publish_plan
+from chaos.aws.limits import LAMBDA_DESCRIPTION, fit
+from chaos.aws.table_gaps import RestoreGaps
 from chaos.provider import RemediationContext
 from common.errors import ProviderError
+
+_BACKUPS_UNAVAILABLE = "ContinuousBackupsUnavailableException"
 
 
 def _utc(ts: float) -> datetime:
@@ -31,6 +41,16 @@ def _iso(value: Any) -> str:
     return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else str(value)
 
 
+def backup_name(table: str, at: datetime) -> str:
+    """The runbook's on-demand backup name: todos-backup-YYYYMMDD-HHMMSS (UTC)."""
+    return f"{table}-backup-{at:%Y%m%d-%H%M%S}"
+
+
+def repoint_description(variable: str, table: str) -> str:
+    # Descriptions hold 256 characters and table names 255: cut, never refused (it only describes).
+    return fit(f"hanbit-drill repoint {variable}={table}", LAMBDA_DESCRIPTION)
+
+
 class BackupRemediation(ActionHandler):
     """create-backup todos-backup-YYYYMMDD-HHMMSS, waiting until it is AVAILABLE."""
 
@@ -38,6 +58,10 @@ class BackupRemediation(ActionHandler):
 
     def preflight(self, call: ActionCall) -> list[str]:
         return table_problems(self, self.target.table)
+
+    def named_calls(self, call: ActionCall) -> list[NamedCall]:
+        name = backup_name(self.target.table, datetime(2025, 12, 31, 23, 59, 59))
+        return [*super().named_calls(call), ("dynamodb:CreateBackup", {"TableName": self.target.table, "BackupName": name})]
 
     def plan(self, call: ActionCall) -> list[str]:
         table = self.target.table
@@ -49,7 +73,7 @@ class BackupRemediation(ActionHandler):
 
     def remediate(self, call: ActionCall, context: RemediationContext) -> dict[str, JsonValue]:
         table = self.target.table
-        name = f"{table}-backup-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+        name = backup_name(table, datetime.now(UTC))
         arn = self.ctx.call("dynamodb", "create_backup", TableName=table, BackupName=name)["BackupDetails"]["BackupArn"]
 
         def available() -> dict[str, Any] | None:
@@ -84,6 +108,18 @@ class RestoreRemediation(ActionHandler):
         params = call.typed_params()
         assert isinstance(params, RestoreTable)
         return params
+
+    def named_calls(self, call: ActionCall) -> list[NamedCall]:
+        params, fn = self._params(call), self.target.function
+        description = repoint_description(self.ctx.settings.table_name_variable, params.target_table)
+        return [
+            *super().named_calls(call),
+            (
+                "dynamodb:RestoreTableToPointInTime",
+                {"SourceTableName": self.target.table, "TargetTableName": params.target_table},
+            ),
+            ("lambda:PublishVersion", {"FunctionName": fn, "Description": description}),
+        ]
 
     def preflight(self, call: ActionCall) -> list[str]:
         params, table = self._params(call), self.target.table
@@ -155,6 +191,7 @@ class RestoreRemediation(ActionHandler):
             api("dynamodb", "DescribeTable", TableName=table) + "  (stream settings to re-apply)",
             api("dynamodb", "DescribeTimeToLive", TableName=table),
             api("dynamodb", "ListTagsOfResource", ResourceArn=f"<{table} ARN>"),
+            *RestoreGaps.plan(table),
             *restore,
             api("dynamodb", "DescribeTable", TableName=target) + "  (until ACTIVE)",
             api(
@@ -162,7 +199,9 @@ class RestoreRemediation(ActionHandler):
                 "UpdateContinuousBackups",
                 TableName=target,
                 PointInTimeRecoverySpecification="<as on source>",
-            ),
+            )
+            + f"  (retried while {_BACKUPS_UNAVAILABLE}, waits doubling from "
+            f"{self.ctx.settings.backups_retry_first_s:g} s)",
             api("dynamodb", "UpdateTimeToLive", TableName=target, TimeToLiveSpecification="<as on source, if enabled>"),
             api("dynamodb", "TagResource", ResourceArn=f"<{target} ARN>", Tags="<source tags>"),
             api("dynamodb", "UpdateTable", TableName=target, StreamSpecification="<as on source, if enabled>"),
@@ -175,7 +214,7 @@ class RestoreRemediation(ActionHandler):
                     fn,
                     self.target.alias,
                     {"Environment": f"<current variables with {var}={target}>"},
-                    f"hanbit-drill repoint {var}={target}",
+                    repoint_description(var, target),
                 ),
                 api(
                     "lambda",
@@ -186,6 +225,11 @@ class RestoreRemediation(ActionHandler):
                     RoutingConfig={},
                 ),
             ]
+            if self.target.secondary_region:
+                lines.append(
+                    api("lambda", "GetFunctionConfiguration", FunctionName=fn, Qualifier=self.target.alias)
+                    + f"  (in {self.target.secondary_region}: does it still serve {table}? said in the journal)"
+                )
         return ["remediate: " + line for line in lines]
 
     def remediate(self, call: ActionCall, context: RemediationContext) -> dict[str, JsonValue]:
@@ -196,6 +240,7 @@ class RestoreRemediation(ActionHandler):
         pitr = self.ctx.call("dynamodb", "describe_continuous_backups", TableName=table)[
             "ContinuousBackupsDescription"
         ].get("PointInTimeRecoveryDescription", {})
+        extras = RestoreGaps(self.ctx).describe(source)  # before the restore: the source as it was
         detail: dict[str, JsonValue] = {
             "source": params.source,
             "source_table": table,
@@ -203,9 +248,13 @@ class RestoreRemediation(ActionHandler):
         }
         detail.update(self._restore(params, context, pitr))
         self._wait_active(params.target_table)
-        detail["reapplied"] = self._reapply(params.target_table, source, ttl, tags, pitr)
+        reapplied, failed = self._reapply(params.target_table, source, ttl, tags, pitr)
+        detail["reapplied"] = reapplied
+        # What the restored table lacks: never copied (extras), or re-applying it failed (failed).
+        detail["not_restored"] = [*failed, *extras.lacking(params.target_table)]
         if params.repoint:
             detail.update(self._repoint(params.target_table))
+            detail["not_repointed"] = self._other_regions(params.target_table)
         return detail
 
     def _restore(self, params: RestoreTable, context: RemediationContext, pitr: dict[str, Any]) -> dict[str, JsonValue]:
@@ -277,45 +326,94 @@ class RestoreRemediation(ActionHandler):
 
     def _reapply(
         self, target: str, source: dict[str, Any], ttl: dict[str, Any], tags: list[dict[str, str]], pitr: dict[str, Any]
-    ) -> list[JsonValue]:
-        done: list[JsonValue] = []
+    ) -> tuple[list[JsonValue], list[JsonValue]]:
+        """Re-apply what a restore drops. Returns (done, failed): a setting AWS refuses is listed, not raised,
+        so the repoint that ends the outage still happens and the journal says what is missing."""
+        steps: list[tuple[str, Any]] = []
         if pitr.get("PointInTimeRecoveryStatus") == "ENABLED":
-            self.ctx.call(
-                "dynamodb",
-                "update_continuous_backups",
-                TableName=target,
-                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
-            )
-            done.append("pitr")
+            steps.append(("pitr", lambda: self._enable_pitr(target)))
         if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and ttl.get("AttributeName"):
-            self.ctx.call(
-                "dynamodb",
-                "update_time_to_live",
-                TableName=target,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+            spec = {"Enabled": True, "AttributeName": ttl["AttributeName"]}
+            steps.append(
+                (
+                    f"ttl:{ttl['AttributeName']}",
+                    lambda: self.ctx.call("dynamodb", "update_time_to_live", TableName=target, TimeToLiveSpecification=spec),
+                )
             )
-            done.append(f"ttl:{ttl['AttributeName']}")
         if tags:
-            arn = self.ctx.call("dynamodb", "describe_table", TableName=target)["Table"]["TableArn"]
-            self.ctx.call("dynamodb", "tag_resource", ResourceArn=arn, Tags=tags)
-            done.append(f"tags:{len(tags)}")
+            steps.append((f"tags:{len(tags)}", lambda: self._tag(target, tags)))
         stream = source.get("StreamSpecification") or {}
         if stream.get("StreamEnabled"):
-            self.ctx.call(
-                "dynamodb",
-                "update_table",
-                TableName=target,
-                StreamSpecification={"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]},
-            )
-            done.append(f"stream:{stream['StreamViewType']}")
-            self._wait_active(target)
-        return done
+            steps.append((f"stream:{stream['StreamViewType']}", lambda: self._stream(target, stream["StreamViewType"])))
+        done: list[JsonValue] = []
+        failed: list[JsonValue] = []
+        for name, step in steps:
+            try:
+                step()
+                done.append(name)
+            except AwsApiError as exc:
+                failed.append(f"{target} lacks {name.split(':')[0]} of the source: re-applying it failed ({exc})")
+        return done, failed
+
+    def _enable_pitr(self, target: str) -> None:
+        """Right after a restore is ACTIVE, UpdateContinuousBackups commonly answers
+        ContinuousBackupsUnavailableException ("backups are being enabled") for a while: retried with
+        doubling waits."""
+        wait, attempts = self.ctx.settings.backups_retry_first_s, self.ctx.settings.backups_retry_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                self.ctx.call(
+                    "dynamodb",
+                    "update_continuous_backups",
+                    TableName=target,
+                    PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+                )
+                return
+            except AwsApiError as exc:
+                if exc.code != _BACKUPS_UNAVAILABLE or attempt == attempts:
+                    raise
+            self.ctx.poll.sleep(wait)
+            wait *= 2
+
+    def _tag(self, target: str, tags: list[dict[str, str]]) -> None:
+        arn = self.ctx.call("dynamodb", "describe_table", TableName=target)["Table"]["TableArn"]
+        self.ctx.call("dynamodb", "tag_resource", ResourceArn=arn, Tags=tags)
+
+    def _stream(self, target: str, view: str) -> None:
+        self.ctx.call(
+            "dynamodb",
+            "update_table",
+            TableName=target,
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": view},
+        )
+        self._wait_active(target)
 
     def _repoint(self, target: str) -> dict[str, JsonValue]:
         fn, var = LambdaFunction(self.ctx), self.ctx.settings.table_name_variable
         previous = fn.get_alias().version
-        version = fn.publish_variant(
-            FunctionChanges(env={var: target}), f"hanbit-drill repoint {var}={target}", keep_latest=True
-        )
+        version = fn.publish_variant(FunctionChanges(env={var: target}), repoint_description(var, target), keep_latest=True)
         fn.update_alias(version)
         return {"repointed": f"{var}={target}", "from_version": previous, "to_version": version}
+
+    def _other_regions(self, target: str) -> list[JsonValue]:
+        """Functions in other regions that still serve the source table: the restored table exists only in the
+        primary region, so they cannot be repointed to it; the journal names them instead of leaving them."""
+        region, var = self.target.secondary_region, self.ctx.settings.table_name_variable
+        if not region:
+            return []
+        fn = LambdaFunction(self.ctx, region)
+        found = self.ctx.clients.call(
+            "lambda",
+            "get_function_configuration",
+            region,
+            FunctionName=fn.name,
+            Qualifier=fn.alias,
+            ignore=("ResourceNotFoundException",),
+        )
+        if found is None or env_vars(found).get(var) != self.target.table:
+            return []
+        return [
+            f"{fn.name}:{fn.alias} in {region} still serves {var}={self.target.table}: {target} exists in "
+            f"{self.target.region} only; add a replica there (UpdateTable ReplicaUpdates Create RegionName={region}) "
+            f"and repoint it, or a failover serves the corrupted data"
+        ]

@@ -15,7 +15,7 @@ from pydantic import JsonValue
 
 from chaos.actions import ActionCall, ThrottleTable
 from chaos.aws.checks import guarded
-from chaos.aws.context import ActionHandler, api, clean_up_failed_inject
+from chaos.aws.context import ActionHandler, NamedCall, api, clean_up_failed_inject, marker_call
 from chaos.aws.table_restore import table_problems
 from chaos.provider import Undo
 from common.errors import ProviderError
@@ -49,7 +49,10 @@ class TableThrottle(ActionHandler):
         return params
 
     def marker(self, call: ActionCall) -> str:
-        return self.ctx.markers.name(self.target.function, f"{call.name}@{self.target.table}")
+        return self.ctx.markers.name(self.target.function, call.name, self.target.table)
+
+    def named_calls(self, call: ActionCall) -> list[NamedCall]:
+        return [*super().named_calls(call), marker_call(self.marker(call))]
 
     def preflight(self, call: ActionCall) -> list[str]:
         params, problems = self._params(call), []

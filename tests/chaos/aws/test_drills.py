@@ -29,9 +29,10 @@ def test_lambda_failure_drill(stack) -> None:
 
 
 def test_table_corruption_drill(stack) -> None:
-    originals = {i["id"]["S"]: i for i in stack.put_items(10)}
+    originals = {i["todoId"]["S"]: i for i in stack.put_items(10)}
     provider = stack.provider()
-    backup, fault = ActionCall(name="table.backup"), ActionCall(name="table.corrupt", params={"fraction": 0.2})
+    backup = ActionCall(name="table.backup")
+    fault = ActionCall(name="table.corrupt", params={"fraction": 0.2, "id_prefix": stack.RUN_PREFIX})
     restore = ActionCall(name="table.restore")
     assert provider.preflight([backup, fault, restore]) == []
     provider.remediate(backup, context(None))

@@ -18,7 +18,7 @@ def test_reserved_concurrency_is_set_and_reverted_to_no_limit(stack) -> None:
     undo = provider.inject(CONCURRENCY)
     assert stack.concurrency() == 0
     assert undo["previous"] is None
-    assert stack.markers() == ["/hanbit-drill/todo-api/lambda.reserved-concurrency@ap-northeast-2"]
+    assert stack.markers() == ["/hanbit-drill/todo-api/lambda.reserved-concurrency/ap-northeast-2"]
     provider.revert(CONCURRENCY, undo)
     assert stack.concurrency() is None
     assert stack.markers() == []

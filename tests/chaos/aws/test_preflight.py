@@ -25,12 +25,12 @@ def _serve_version_without(stack, **config) -> None:
 
 
 def _alarm(stack) -> None:
-    stack.client("cloudwatch").set_alarm_state(AlarmName="todo-api-error-rate", StateValue="ALARM", StateReason="test")
+    stack.client("cloudwatch").set_alarm_state(AlarmName="todo-api-guard-errors-90", StateValue="ALARM", StateReason="test")
 
 
 def _fis_role_untrusted(stack) -> None:
     stack.client("iam").update_assume_role_policy(
-        RoleName="fis-drill-role",
+        RoleName="hanbit-drill-fis",
         PolicyDocument=json.dumps(
             {
                 "Version": "2012-10-17",
@@ -91,7 +91,7 @@ CASES = [
         _alarm,
         {},
         call("lambda.invocation-error"),
-        "stop-condition alarm todo-api-error-rate is already in ALARM",
+        "stop-condition alarm todo-api-guard-errors-90 is already in ALARM",
     ),
     (
         "layer",
@@ -173,7 +173,7 @@ def test_a_fault_left_by_an_earlier_drill_is_reported(stack) -> None:
     problems = stack.provider().preflight([call("lambda.delete-concurrency")])
     assert problems == [
         "an earlier drill left a fault in place (SSM parameter "
-        "/hanbit-drill/todo-api/lambda.reserved-concurrency@ap-northeast-2); run `hanbit-drill cleanup` "
+        "/hanbit-drill/todo-api/lambda.reserved-concurrency/ap-northeast-2); run `hanbit-drill cleanup` "
         "on its journal, or delete the parameter once you have undone it by hand"
     ]
 

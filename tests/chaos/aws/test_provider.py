@@ -22,7 +22,7 @@ SAMPLE_PARAMS = {
     "lambda.slow-invocations": {"duration_ms": 40000},
     "lambda.reserved-concurrency": {"limit": 0},
     "lambda.invocation-error": {"percentage": 40},
-    "table.corrupt": {"fraction": 0.5},
+    "table.corrupt": {"fraction": 0.5, "id_prefix": "3fa2b1c0-"},
     "table.throttle": {"write_capacity": 2},
     "lambda.update-config": {"timeout_s": 30, "memory_mb": 512},
 }
@@ -107,7 +107,7 @@ def test_every_call_inject_and_revert_make_is_in_the_plan(stack, name) -> None:
     changes = {"table": "orders"} if name == "table.throttle" else {}
     if changes:
         _provisioned_orders(stack)
-    stack.put_items(4)
+    stack.put_items(12)
     provider = stack.provider(**changes)
     if name in (
         "lambda.add-latency",

@@ -1,0 +1,128 @@
+"""Permission preflight (iam:SimulatePrincipalPolicy on the caller), under moto with roles of real policies.
+
+moto does not implement SimulatePrincipalPolicy; conftest answers it from the policies moto holds for the
+role (Allow matching action and resource, no Deny), so a partial policy misses exactly what it lacks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from chaos.actions import ActionCall
+from chaos.aws.permissions import PermissionCheck, principal_arn
+from common.errors import ExitCode, PreflightError
+from scenarios.loader import load_config
+from scenarios.models import resolve
+
+ROOT = Path(__file__).parents[3]
+ACCOUNT = "123456789012"  # moto's
+
+
+def documented_policy() -> dict:
+    """The harness policy docs/aws.md shows, for moto's account."""
+    text = (ROOT / "docs" / "aws.md").read_text()
+    block = text.split("### IAM for the harness", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    return json.loads(block.replace("111122223333", ACCOUNT))
+
+
+def shipped_calls() -> list[ActionCall]:
+    """Every provider call of the shipped scenarios that run on the staging target, in its default profile."""
+    config = load_config(ROOT / "scenarios.yaml")
+    calls: dict[str, ActionCall] = {}
+    for name in config.scenarios:
+        if "staging" in config.scenario_targets(name):
+            for call in resolve(config, name, "staging", "staging", allow_protected=True).provider_calls():
+                calls[call.model_dump_json()] = call
+    return list(calls.values())
+
+
+def harness_role(stack, policy: dict, path: str = "/drills/") -> str:
+    iam = stack.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}]}
+    arn = iam.create_role(RoleName="hanbit-drill-harness", Path=path, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="hanbit-drill-harness", PolicyName="drill", PolicyDocument=json.dumps(policy))
+    return arn
+
+
+def without(policy: dict, *actions: str) -> dict:
+    statements = []
+    for st in policy["Statement"]:
+        kept = [a for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"]) if a not in actions]
+        if kept:
+            statements.append({**st, "Action": kept})
+    return {**policy, "Statement": statements}
+
+
+def permission_problems(problems: list[str]) -> list[str]:
+    return [p for p in problems if " may not " in p]
+
+
+def test_the_documented_policy_allows_every_call_of_the_shipped_drills(stack) -> None:
+    role = harness_role(stack, documented_policy())
+    provider = stack.provider(session=stack.session_as(role))
+    calls = shipped_calls()
+    assert {c.name for c in calls} >= {"table.corrupt", "table.restore", "region.outage", "region.failover"}
+    assert permission_problems(provider.preflight(calls)) == []
+    simulated = [c for c in provider.clients.calls if c.api == "iam:SimulatePrincipalPolicy"]
+    # The assumed-role session is simulated as its role, path included (from iam:GetRole).
+    assert simulated and {c.params["PolicySourceArn"] for c in simulated} == {role}
+    assert role == f"arn:aws:iam::{ACCOUNT}:role/drills/hanbit-drill-harness"
+
+
+def test_a_partial_policy_lists_every_missing_call_at_once_and_injects_nothing(stack) -> None:
+    policy = without(documented_policy(), "lambda:UpdateAlias", "ssm:DeleteParameter", "dynamodb:RestoreTableToPointInTime")
+    provider = stack.provider(session=stack.session_as(harness_role(stack, policy)))
+    problems = provider.preflight(shipped_calls())
+    missing = permission_problems(problems)
+    role = f"arn:aws:iam::{ACCOUNT}:role/drills/hanbit-drill-harness"
+    assert [re.match(rf"{re.escape(role)} may not (\S+) on", p).group(1) for p in missing] == [
+        "dynamodb:RestoreTableToPointInTime",
+        "lambda:UpdateAlias",
+        "ssm:DeleteParameter",
+    ]
+    assert (
+        f"may not lambda:UpdateAlias on arn:aws:lambda:ap-northeast-2:{ACCOUNT}:function:todo-api (not allowed)"
+        in missing[1]
+    )
+    assert f"arn:aws:ssm:ap-northeast-2:{ACCOUNT}:parameter/hanbit-drill/todo-api/region.outage/ap-northeast-2" in missing[2]
+    made = {c.api for c in provider.clients.calls}
+    assert not made & {"ssm:PutParameter", "lambda:PutFunctionConcurrency", "lambda:UpdateAlias", "dynamodb:UpdateItem"}
+    assert PreflightError(missing).exit_code == ExitCode.TARGET_ERROR
+
+
+def test_an_explicit_deny_is_named(stack) -> None:
+    policy = documented_policy()
+    policy["Statement"].append({"Effect": "Deny", "Action": "lambda:PutFunctionConcurrency", "Resource": "*"})
+    provider = stack.provider(session=stack.session_as(harness_role(stack, policy)))
+    missing = permission_problems(provider.preflight([ActionCall(name="lambda.reserved-concurrency", params={"limit": 0})]))
+    assert len(missing) == 1 and "lambda:PutFunctionConcurrency" in missing[0] and "(explicitly denied)" in missing[0]
+
+
+def test_the_needs_come_from_the_plan_with_what_aws_implies(stack) -> None:
+    provider = stack.provider()
+    lines = provider.plan(ActionCall(name="table.restore"))
+    needs = {(n.action, n.resource) for n in PermissionCheck(provider.ctx).needs(lines, ACCOUNT)}
+    restored = f"arn:aws:dynamodb:ap-northeast-2:{ACCOUNT}:table/todos-restored"
+    # The restore writes the items as the caller (DynamoDB developer guide): item permissions on the target.
+    assert ("dynamodb:RestoreTableToPointInTime", restored) in needs
+    assert ("dynamodb:BatchWriteItem", restored) in needs and ("dynamodb:PutItem", restored) in needs
+    assert ("lambda:GetFunctionConfiguration", f"arn:aws:lambda:ap-northeast-1:{ACCOUNT}:function:todo-api") in needs
+    assert not any(action == "sts:GetCallerIdentity" for action, _ in needs)
+
+
+@pytest.mark.parametrize(
+    ("caller", "principal"),
+    [
+        ("arn:aws:sts::123456789012:assumed-role/hanbit-drill/ci-run", "arn:aws:iam::123456789012:role/hanbit-drill"),
+        ("arn:aws:iam::123456789012:user/ops/alice", "arn:aws:iam::123456789012:user/ops/alice"),
+        ("arn:aws:iam::123456789012:role/x", "arn:aws:iam::123456789012:role/x"),
+        ("arn:aws:iam::123456789012:root", None),
+        ("arn:aws:sts::123456789012:federated-user/bob", None),
+    ],
+)
+def test_the_principal_simulated_for_each_kind_of_caller(caller: str, principal: str | None) -> None:
+    assert principal_arn(caller) == principal
