@@ -20,12 +20,14 @@ import os
 import time
 from pathlib import Path
 
+from chaos.targets import Target
 from common.durations import parse_duration
 from scenarios.models import DEFAULT_TARGET
+from scenarios.target_kinds import KINDS
 
 DEFAULT_FILE = "scenarios.yaml"
 DEFAULT_REPORT_DIR = "runs"
-DEFAULT_PROFILE = "smoke"
+DEFAULT_PROFILE = "smoke"  # of the implied `local` target; each kind of target names its own (chosen_profile)
 HISTORY_SUBDIR = "history"
 
 
@@ -52,8 +54,17 @@ def add_target(parser: argparse.ArgumentParser, *, default: str | None = DEFAULT
                         help=f"a target name from the scenario file, or the API's URL ({shown})")
 
 
-def add_profile(parser: argparse.ArgumentParser, default: str = DEFAULT_PROFILE) -> None:
-    parser.add_argument("--profile", "-p", default=default, help="profile (default: %(default)s)")
+def add_profile(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    """`--profile P`; without a `default`, the target's kind picks it (see `chosen_profile`)."""
+    by_kind = ", ".join(f"{kind.model.default_profile} for {name} targets" for name, kind in KINDS.items())
+    shown = "%(default)s" if default else by_kind
+    parser.add_argument("--profile", "-p", default=default, help=f"profile (default: {shown})")
+
+
+def chosen_profile(given: str | None, target: Target) -> str:
+    """The profile a command uses: the one given, else its target kind's (`default_profile`): AWS needs
+    minutes where the bundled service needs seconds, so the two kinds cannot share a default."""
+    return given or target.default_profile
 
 
 def add_allow_protected(parser: argparse.ArgumentParser) -> None:

@@ -16,7 +16,7 @@ from chaos.targets import Target
 from common.durations import format_duration as fmt
 from common.errors import ExitCode
 from loadtests.plan import LoadModel, LoadPlan
-from scenarios.cli_options import DEFAULT_FILE, add_file, add_profile, add_target
+from scenarios.cli_options import DEFAULT_FILE, add_file, add_profile, add_target, chosen_profile
 from scenarios.loader import load_config
 from scenarios.models import Config, DrillPlan, Trigger, resolve
 from scenarios.target_choice import choose_target, require_control, with_target
@@ -173,7 +173,7 @@ def _print_plan(plan: DrillPlan, view: _ProviderView, out: TextIO, source: str) 
     steps = [
         ("preflight", f"the provider checks it can do and undo {len(plan.provider_calls())} action(s); injects nothing"),
         ("seed", "set up load accounts" + (f"; setup: {', '.join(describe_call(c) for c in plan.setup)}" if plan.setup else "")),
-        ("load", _load_line(plan.load)),
+        ("load", _load_line(plan.load) + (f"; sent to {plan.load_url} (the clients' path)" if plan.load_url else "")),
         ("baseline", f"{fmt(plan.baseline_s)} (after warm-up): the SLO must hold before any fault, else abort"),
     ]
     if faults:
@@ -196,6 +196,7 @@ def _print_plan(plan: DrillPlan, view: _ProviderView, out: TextIO, source: str) 
     if plan.rpo_s is not None:
         say(f"RPO: {fmt(plan.rpo_s)} (no acknowledged write older than this may be lost)")
     say()
+    _print_waits(plan, say)
     if plan.setup:
         say("setup (before the load, not reverted):")
         for call in plan.setup:
@@ -213,6 +214,25 @@ def _print_plan(plan: DrillPlan, view: _ProviderView, out: TextIO, source: str) 
         say("teardown (after every fault is reverted):")
         for call in plan.teardown:
             _call_block(say, describe_call(call), view.lines(call))
+
+
+def _print_waits(plan: DrillPlan, say: Callable[[str], None]) -> None:
+    """The waits as this run will wait them, and where the target's platform needs longer."""
+    waits = {name: s for name, s in plan.effective_waits().items() if s is not None}
+    say(f"waits (after time_scale {plan.time_scale:g}):")
+    width = max(map(len, waits), default=0)
+    for name, seconds in waits.items():
+        unscaled = f"  ({fmt(seconds / plan.time_scale)} in the file)" if plan.time_scale != 1 else ""
+        say(f"  {name:<{width}}  {fmt(seconds):>7}{unscaled}".rstrip())
+    warnings = plan.timing_warnings()
+    if plan.time_scale_refusal():
+        warnings.append(
+            f"`run` refuses time_scale {plan.time_scale:g} on target {plan.target_name!r}, whose min_time_scale is "
+            f"{plan.target.least_time_scale:g} (--force-time-scale runs it anyway)"
+        )
+    for warning in warnings:
+        say(f"  warning: {warning}")
+    say()
 
 
 def _call_block(say: Callable[[str], None], head: str, lines: Sequence[str]) -> None:
@@ -244,7 +264,8 @@ def _plan(args: argparse.Namespace) -> int:
     config = load_config(args.file, require_providers=False)
     choice = choose_target(config, args.target, allow_protected=True)
     require_control(choice, args.file)
-    plan = resolve(with_target(config, choice), args.scenario, args.profile, choice.name, allow_protected=True)
+    profile = chosen_profile(args.profile, choice.target)
+    plan = resolve(with_target(config, choice), args.scenario, profile, choice.name, allow_protected=True)
     print_plan(plan, sys.stdout, source=args.file)
     return ExitCode.PASSED
 

@@ -19,6 +19,7 @@ from scenarios.cli_options import (
     add_profile,
     add_report_dir,
     add_target,
+    chosen_profile,
     history_dir,
     shown,
 )
@@ -107,14 +108,19 @@ def interrupted(journal: Journal) -> bool:
 def _run(args: argparse.Namespace) -> int:
     console = Console()
     config = load_config(args.file)
-    names = args.scenarios or config.suite(args.profile)
-    if not names:
-        raise InvalidInputError(f"profile {args.profile!r} has no scenarios to run")
     choice = choose_target(config, args.target, allow_protected=args.allow_protected)
     require_control(choice, args.file)
+    profile = chosen_profile(args.profile, choice.target)
+    names = args.scenarios or config.suite(profile)
+    if not names:
+        raise InvalidInputError(f"profile {profile!r} has no scenarios to run")
     config = with_target(config, choice)
-    # Resolve every drill first: a bad name or a protected target stops the suite before anything starts.
-    plans = [resolve(config, name, args.profile, choice.name, allow_protected=args.allow_protected) for name in names]
+    # Resolve every drill first: a bad name, a protected target or a time scale the target cannot meet
+    # stops the suite before anything starts.
+    plans = [resolve(config, name, profile, choice.name, allow_protected=args.allow_protected) for name in names]
+    refused = [f"{plan.scenario}: {why}" for plan in plans if (why := plan.time_scale_refusal())]
+    if refused and not args.force_time_scale:
+        raise InvalidInputError("\n".join(refused))
     results = run_drills(plans, args.report_dir, console, progress=not args.quiet)
     console.print()
     for result in results:
@@ -142,6 +148,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     add_target(run)
     add_report_dir(run)
     add_allow_protected(run)
+    run.add_argument("--force-time-scale", action="store_true",
+                     help="run with a time_scale below the target's min_time_scale (waits end before AWS acts)")
     run.add_argument("--quiet", "-q", action="store_true", help="no live progress")
     run.set_defaults(func=_run)
 

@@ -19,6 +19,7 @@ class LoadHandle(Protocol):
     def stop(self) -> None: ...
     def ledger_records(self) -> list[LedgerRecord]: ...
     def accounts(self) -> list[tuple[str, str]]: ...
+    def id_prefix(self) -> str | None: ...
 
 
 LoadFactory = Callable[[str, DrillPlan, Path], LoadHandle]
@@ -64,3 +65,7 @@ class DrillLoad:
 
     def accounts(self) -> list[tuple[str, str]]:
         return [(a.username, a.password) for a in self.runner.accounts()]
+
+    def id_prefix(self) -> str | None:
+        """What every todo id this load creates begins with (None before it started): the drill's own items."""
+        return self.runner.id_prefix

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from chaos.actions import ActionCall
 from chaos.provider import Provider
 from common.errors import HarnessError, PreflightError
 from scenarios.drill_load import DrillLoad, LoadFactory, LoadHandle, drill_load_plan
@@ -146,7 +147,8 @@ class DrillEngine:
     def _seed(self) -> None:
         assert self.tracker is not None
         self._phase_start(PhaseName.SEED)
-        self.load = self.load_factory(self.session.api_url, self.plan, self.run_dir)
+        # A region drill's load takes the clients' path (the failover name), so a failover reaches it.
+        self.load = self.load_factory(self.plan.load_url or self.session.api_url, self.plan, self.run_dir)
         for call in self.plan.setup:
             self.tracker.remediate(call, setup=True)
         self._phase_end(PhaseName.SEED)
@@ -195,7 +197,7 @@ class DrillEngine:
                 self._phase_start(PhaseName.INJECT)
             if baseline_checked:
                 for _, fault in schedule.due_faults(now):
-                    self.tracker.inject(fault.id, fault.call)
+                    self.tracker.inject(fault.id, self._with_load_prefix(fault.call))
                     if detector is None and self.journal.fault_at is not None:
                         detector = Detector(plan.detection, self.journal.fault_at, 1.0)
                         recovery = RecoveryTracker(plan.slo, self.journal.fault_at, plan.sustained_s)
@@ -222,6 +224,14 @@ class DrillEngine:
         for name in (PhaseName.DETECT, PhaseName.RECOVER):
             self._phase_end(name)
         self._save()
+
+    def _with_load_prefix(self, call: ActionCall) -> ActionCall:
+        """A fault that acts on the drill's own data (its params take `id_prefix`) gets the prefix of the ids
+        this run's load created, so it never touches anyone else's items; the journal records it."""
+        prefix = self.load.id_prefix() if self.load is not None else None
+        if prefix and "id_prefix" in call.spec.params.model_fields and not call.params.get("id_prefix"):
+            return call.model_copy(update={"params": {**call.params, "id_prefix": prefix}})
+        return call
 
     def _baseline_complete(self, load_start: float, inject_start: float) -> bool:
         last_t = int(inject_start) - 1

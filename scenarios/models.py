@@ -217,10 +217,46 @@ class DrillPlan(BaseModel):
     stop_conditions: list[PlannedStop]
     checks: list[CheckName]
     expect: Expect
+    load_url: str | None = None  # where the load goes, if not the session's URL (a region drill: the failover name)
 
     @property
     def expected_to_fail(self) -> bool:
         return self.expect is Expect.FAIL
+
+    def effective_waits(self) -> dict[str, float | None]:
+        """Every wait and limit of the drill as it will run (already scaled), by name."""
+        detects = any(c.value == "detection" for c in self.checks) or any(
+            r.when is Trigger.ON_DETECTION for r in self.remediations
+        )
+        waits: dict[str, float | None] = {
+            "baseline": self.baseline_s,
+            "sustained": self.sustained_s,
+            "rto": self.rto_s,
+            "rpo": self.rpo_s,
+            "max duration": self.max_duration_s,
+            "detection period": self.detection.period_s if detects else None,
+        }
+        waits.update({f"fault {f.id} at": f.at_s for f in self.faults if f.at_s})
+        waits.update({f"{r.call.name} delay": r.delay_s for r in self.remediations if r.delay_s})
+        waits.update({f"stop {s.metric.value} for": s.for_s for s in self.stop_conditions})
+        return waits
+
+    def timing_warnings(self) -> list[str]:
+        """The target platform's documented delays that a scaled wait of this drill is shorter than."""
+        return self.target.timing_warnings([c.name for c in self.provider_calls()], self.effective_waits())
+
+    def time_scale_refusal(self) -> str | None:
+        """Why `run` refuses this drill's time scale on its target (None: it does not)."""
+        least = self.target.least_time_scale
+        if self.time_scale >= least:
+            return None
+        reasons = self.timing_warnings() or ["its waits would end before the platform has acted"]
+        return (
+            f"profile {self.profile!r} scales every wait by {self.time_scale:g}, below the {least:g} target "
+            f"{self.target_name!r} allows (min_time_scale): " + "; ".join(reasons) + ". Use a profile with "
+            f"time_scale >= {least:g} (e.g. --profile {self.target.default_profile}), or pass --force-time-scale "
+            f"to measure the harness rather than the system"
+        )
 
     def provider_calls(self) -> list[ActionCall]:
         """Every call the target's provider performs (for preflight); engine-level actions excluded."""
@@ -318,6 +354,9 @@ def resolve(
         ],
         checks=list(scenario.checks),
         expect=scenario.expect,
+        load_url=target.load_url(
+            [step.action for step in (*scenario.setup, *scenario.faults, *scenario.remediation, *scenario.teardown)]
+        ),
     )
 
 

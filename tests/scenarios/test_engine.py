@@ -28,6 +28,9 @@ YAML_SCENARIO = {
 }
 
 
+LOAD_PREFIX = "3fa2b1c0-"  # what every todo id of the fake load's run begins with
+
+
 class SimClock:
     def __init__(self) -> None:
         self.now = 1_000_000.0
@@ -106,6 +109,9 @@ class FakeLoad:
 
     def accounts(self):
         return []
+
+    def id_prefix(self):
+        return LOAD_PREFIX
 
 
 class FakeSession:
@@ -355,3 +361,70 @@ def test_ctrl_c_with_two_faults_of_one_action_reverts_both_exactly(tmp_path: Pat
     assert [f.id for f in journal.faults] == ["slow", "slower"]
     assert system.reverts == [(SLOWER, journal.faults[1].undo), (SLOW, journal.faults[0].undo)]
     assert system.slots == {}
+
+
+# ---- the drill's own items and the clients' path (issue 17) --------------------------------------------------
+
+
+class RecordingProvider(FakeProvider):
+    supported_actions: ClassVar[frozenset[str]] = frozenset({"table.corrupt", "region.outage", "lambda.rollback"})
+    calls: ClassVar[list] = []
+
+    def inject(self, call):
+        RecordingProvider.calls.append(call)
+        return super().inject(call)
+
+
+def test_a_fault_on_the_drills_data_gets_the_prefix_of_the_loads_ids(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(RecordingProvider, "calls", [])
+    journal, _, _ = run(
+        tmp_path,
+        provider=RecordingProvider,
+        faults=[{"id": "migration", "action": "table.corrupt", "params": {"fraction": 0.2}}],
+    )
+    assert [c.params for c in RecordingProvider.calls] == [{"fraction": 0.2, "id_prefix": LOAD_PREFIX}]
+    assert journal.faults[0].parameters == {"fraction": 0.2, "id_prefix": LOAD_PREFIX}  # cleanup reverts with it
+
+
+def test_other_faults_are_passed_as_written(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(RecordingProvider, "calls", [])
+    run(tmp_path, provider=RecordingProvider, faults=[{"id": "down", "action": "region.outage"}])
+    assert [c.params for c in RecordingProvider.calls] == [{}]
+
+
+def test_a_region_drill_sends_its_load_to_the_failover_name(tmp_path: Path) -> None:
+    targets = {
+        "staging": {
+            "kind": "aws",
+            "api_url": "https://abc.execute-api.ap-northeast-2.amazonaws.com/prod",
+            "failover_url": "https://api.staging.example",
+        }
+    }
+    config = Config.model_validate(
+        {
+            "version": 1,
+            "profiles": {"smoke": {"time_scale": 1.0}},
+            "defaults": {"load": {"rps": 100}},
+            "targets": targets,
+            "scenarios": {
+                "region": {**YAML_SCENARIO, "faults": [{"id": "down", "action": "region.outage"}]},
+                "lambda": YAML_SCENARIO,
+            },
+        }
+    )
+    urls = []
+    for name in ("region", "lambda"):
+        clock, system = SimClock(), SimSystem()
+        load = FakeLoad(system, clock)
+        engine = DrillEngine(
+            resolve(config, name, "smoke", "staging"),
+            tmp_path / name,
+            load_factory=lambda url, plan, run_dir, load=load: urls.append(url) or load,
+            session=FakeSession(),
+            provider_factory=lambda target, system=system, **kw: FakeProvider(system),
+            clock=clock,
+        )
+        engine.progress.enabled = False
+        engine.run()
+    # The regional URL can only recover by reverting the fault; the failover name is what fails over.
+    assert urls == ["https://api.staging.example", FakeSession.api_url]
