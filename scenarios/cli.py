@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "scenarios.load_commands",  # load, worker
     "scenarios.report_commands",  # history, report
     "scenarios.quarterly_commands",  # capacity, soak, quarterly
+    "scenarios.package_commands",  # package-lambda
     "scenarios.gameday_commands",  # ack, bundled
 )
 
