@@ -54,6 +54,7 @@ DECISIONS: dict[str, Run | ThroughPlan | Skip] = {
     # docs/ci.md
     "pip install -e .": Skip("the install .ci/run makes"),
     "hanbit-drill validate": Run(),
+    "hanbit-drill package-lambda todo-api.zip": Run(leaves="todo-api.zip"),
     "hanbit-drill run ci-smoke --profile ci --target staging --allow-protected --quiet --report-dir runs": ThroughPlan(),
     "hanbit-drill run ci-smoke --profile ci --target local --quiet": Run(SMOKE, leaves="runs/*/junit.xml"),
     "hanbit-drill serve &": Skip("the `served` fixture types it and keeps it running for the examples after it"),
