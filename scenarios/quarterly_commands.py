@@ -81,6 +81,13 @@ def _with(load: LoadPlan, update: dict[str, object]) -> LoadPlan:
         raise InvalidInputError(f"load: {'.'.join(str(p) for p in err['loc']) or 'plan'}: {err['msg']}") from None
 
 
+def _trusting(load: LoadPlan, choice: TargetChoice, args: argparse.Namespace) -> LoadPlan:
+    """The CA an https target's certificate is checked against: --ca-bundle, else the file's `load:`
+    block's, else the target's own (else the system's trust store)."""
+    ca = args.ca_bundle or load.ca_bundle or choice.target.ca_bundle
+    return load.model_copy(update={"ca_bundle": None if ca is None else str(ca)})
+
+
 def _service_pid(session: TargetSession) -> int | None:
     """The bundled service's supervisor, started by us or already running: its memory is measured."""
     process = session.service_process()
@@ -150,8 +157,9 @@ def _capacity(args: argparse.Namespace) -> int:
     slo, load, _ = _settings(config, None)
     if args.workers:
         load = load.model_copy(update={"workers": args.workers})
-    search = _capacity_config(args, slo, load)  # bad arguments stop here, before a service starts
     choice = _target(config, args)
+    # Bad arguments stop here, before a service starts.
+    search = _capacity_config(args, slo, _trusting(load, choice, args))
     run_dir = new_run_dir(args.report_dir, "capacity")
     with open_session(choice, run_dir) as session:
         result, comparison = run_capacity(session.api_url, choice.name, args, search, run_dir, console)
@@ -177,6 +185,7 @@ def _soak(args: argparse.Namespace) -> int:
         update["workers"] = args.workers
     load = _with(load, update)
     choice = _target(config, args)
+    load = _trusting(load, choice, args)
     run_dir = new_run_dir(args.report_dir, "soak")
     with open_session(choice, run_dir) as session:
         result = run_soak(session.api_url, choice.name, _service_pid(session), load, slo, run_dir, console)
@@ -204,9 +213,9 @@ def _quarterly(args: argparse.Namespace) -> int:
         update["think_time_s"] = args.think_time
     if args.workers:
         update["workers"] = args.workers
-    soak_load = _with(load, update)
-    search = _capacity_config(args, slo, soak_load)
     choice = _target(config, args)
+    soak_load = _trusting(_with(load, update), choice, args)
+    search = _capacity_config(args, slo, soak_load)
     run_dir = new_run_dir(args.report_dir, "quarterly")
     with open_session(choice, run_dir) as session:
         capacity, comparison = run_capacity(session.api_url, choice.name, args, search, run_dir, console)
@@ -226,6 +235,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     add_target(parser)
     add_allow_protected(parser)
     parser.add_argument("--workers", type=int, help="Locust worker processes (default: the file's)")
+    parser.add_argument("--ca-bundle", type=absolute_path, metavar="FILE",
+                        help="https: trust the CAs in this PEM file instead of the system's (default: the target's)")
     parser.add_argument("--json", metavar="FILE", type=absolute_path,
                         help="write the result here (default: RUN_DIR/result.json)")
     parser.add_argument("--html", metavar="FILE", type=absolute_path,
