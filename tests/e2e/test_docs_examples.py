@@ -66,6 +66,12 @@ DECISIONS: dict[str, Run | ThroughPlan | Skip] = {
         Run(SHORT, needs_serve=True, leaves="summary.json"),
     "hanbit-drill load --users 10000 --think-time 10s --duration 60s": Run(SHORT, leaves="runs/load/*/seconds.jsonl"),
     "hanbit-drill load --plan myload.yaml --target http://127.0.0.1:8080": Run(SHORT, needs_serve=True),
+    "hanbit-drill serve --port 8443 --data-dir .hanbit/tls --tls-cert cert.pem --tls-key key.pem":
+        Skip("needs a certificate and key, which a fresh directory has not; tests/e2e/test_tls_drill.py types "
+             "this serve with a test CA's and runs ci-smoke against it"),
+    "hanbit-drill load --rps 1000 --duration 60s --target https://127.0.0.1:8443 --ca-bundle ca.pem":
+        Skip("needs the HTTPS serve above and its CA; tests/loadtests/test_load_tls.py runs this load against "
+             "the bundled service over HTTPS with a test CA"),
     "hanbit-drill load --rps 4000 --duration 10m --target http://api.example.internal --workers 2 --remote-workers 2 "
     "--master-bind 0.0.0.0 --master-port 5557": Skip("needs machines B and C as remote workers and the host "
                                                      "api.example.internal; tests/loadtests runs remote workers on loopback"),
