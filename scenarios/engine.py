@@ -13,7 +13,9 @@ from pathlib import Path
 
 from chaos.actions import ActionCall
 from chaos.provider import Provider
+from chaos.targets import REGION_ACTIONS
 from common.errors import HarnessError, PreflightError
+from loadtests.served_region import ServedRegionSampler
 from scenarios.drill_load import DrillLoad, LoadFactory, LoadHandle, drill_load_plan
 from scenarios.drill_signals import DrillInterrupted, deferred_signals, signals_raise
 from scenarios.fault_tracker import FaultTracker
@@ -48,6 +50,7 @@ class DrillEngine:
         progress: DrillProgress | None = None,
         provider_factory: Callable[..., Provider] = provider_for,
         clock: Callable[[], float] = time.time,
+        served_region_factory: Callable[[str, DrillPlan], ServedRegionSampler] | None = None,
     ) -> None:
         self.plan = plan
         run_dir = Path(run_dir).absolute()  # the journal records paths that `cleanup` uses from anywhere
@@ -58,6 +61,8 @@ class DrillEngine:
         self.progress = progress or DrillProgress(plan)
         self.clock = clock
         self.provider_factory = provider_factory
+        self.served_region_factory = served_region_factory or _served_region_sampler
+        self.served: ServedRegionSampler | None = None  # a region drill's which-region-served-each-second
         self.journal = Journal(
             run_id=run_dir.name or uuid.uuid4().hex[:8],
             scenario=plan.scenario,
@@ -159,6 +164,9 @@ class DrillEngine:
         self._phase_start(PhaseName.LOAD)
         self.load.start()  # signs in the account pool, then sends load
         load_start = self.clock()
+        if REGION_ACTIONS & {call.name for call in plan.provider_calls()}:
+            self.served = self.served_region_factory(plan.load_url or self.session.api_url, plan)
+            self.served.start()
         # The judged baseline starts after the warm-up, here and in verify's final check alike.
         self._phase_start(PhaseName.BASELINE, load_start + WARMUP_S)
         inject_start = load_start + WARMUP_S + plan.baseline_s
@@ -305,6 +313,8 @@ class DrillEngine:
                 self.load.stop()
             except Exception as exc:
                 log.error("stopping the load failed: %s", exc)
+        if self.served is not None:
+            self.journal.served_by = self.served.stop()
         if self.tracker is not None:
             self._phase_start(PhaseName.REVERT)
             left = self.tracker.revert_all()
@@ -326,3 +336,7 @@ class DrillEngine:
         self.journal.ended_at = self.clock()
         self._save()
         self.progress.close()
+
+
+def _served_region_sampler(url: str, plan: DrillPlan) -> ServedRegionSampler:
+    return ServedRegionSampler(url, ca_bundle=drill_load_plan(plan).ca_bundle)

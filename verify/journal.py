@@ -84,6 +84,14 @@ class RemediationRecord(BaseModel):
     operator_deadline: float | None = None
     taken_over_at: float | None = None  # nobody acted in time: the harness performed the step itself
 
+    @property
+    def shortfalls(self) -> list[str]:
+        """What the step says it left undone (its detail's `not_*` lists, e.g. a restore's `not_restored`):
+        the reports show them next to its result, so "ok" never hides a half-configured system."""
+        found = [v for key, values in self.detail.items() if key.startswith("not_") and isinstance(values, list)
+                 for v in values]
+        return [str(v) for v in found]
+
 
 class CheckRecord(BaseModel):
     name: str
@@ -137,6 +145,9 @@ class Journal(BaseModel):
     checks: list[CheckRecord] = Field(default_factory=list)
     ledger: LedgerSummary | None = None
     series: list[SecondSample] = Field(default_factory=list)
+    # A region drill: which region answered the clients' path (the load's URL) each epoch second, or why
+    # none did (loadtests.served_region): failover, made visible.
+    served_by: dict[int, str] = Field(default_factory=dict)
     # Enough to rebuild the provider in another process (`hanbit-drill cleanup` after kill -9).
     target_config: dict[str, JsonValue] = Field(default_factory=dict)
     provider_runtime: dict[str, JsonValue] = Field(default_factory=dict)

@@ -74,6 +74,8 @@ def _actions(data: ReportData) -> Table:
     for r in data.journal.remediations:
         params = ", ".join(f"{k}={v}" for k, v in r.parameters.items())
         state = Text(r.error, style="red") if r.error else Text("ok", style="green")
+        if not r.error and r.shortfalls:  # what the step could not bring back
+            state = Text("ok, but: " + "; ".join(r.shortfalls), style="yellow")
         table.add_row("remediation", r.action, params, rel(r.started_at), rel(r.ended_at), state)
     return table
 

@@ -83,6 +83,8 @@ def _charts(data: ReportData) -> list[str]:
 
     out = [f'<div class="chartbox">{chart.render()}</div>' for chart in charts]
     out.append(f'<div class="chartbox">{_health_strip(data, xs, health)}</div>')
+    if data.journal.served_by:
+        out.append(f'<div class="chartbox">{_served_strip(data, xs)}</div>')
     return out
 
 
@@ -126,6 +128,42 @@ def _overlays(data: ReportData) -> tuple[list[Band], list[Marker]]:
     if data.recovered_at is not None:
         markers.append(Marker(data.recovered_at - data.origin, f"recovered +{data.recovery_s:,.1f} s", "#2b8a3e"))
     return bands, markers
+
+
+# Regions in the order they first answer: the primary blue, the failover region orange, then others.
+_REGION_COLORS = ("#1c7ed6", "#f08c00", "#7048e8", "#0ca678")
+_NO_ANSWER = "#fa5252"
+
+
+def _served_strip(data: ReportData, xs: list[float]) -> str:
+    """Which region answered the clients' path each second (a region drill's failover, visible)."""
+    width, left, right = 960, 64, 16
+    pw = width - left - right
+    x0, x1 = xs[0], xs[-1] + 1
+    scale = pw / (x1 - x0)
+    served = sorted((t - data.origin, who) for t, who in data.journal.served_by.items())
+    regions = list(dict.fromkeys(who for _, who in served if not who.startswith("no answer")))
+    colors = {region: _REGION_COLORS[i % len(_REGION_COLORS)] for i, region in enumerate(regions)}
+    runs: list[tuple[float, float, str]] = []  # one rect per run of seconds with the same answer
+    for x, who in served:
+        if runs and runs[-1][2] == who and runs[-1][1] == x:
+            runs[-1] = (runs[-1][0], x + 1, who)
+        else:
+            runs.append((x, x + 1, who))
+    rects = []
+    for start, stop, who in runs:
+        if stop <= x0 or start >= x1:
+            continue
+        span = f"{start:+.0f} s" if stop - start == 1 else f"{start:+.0f} to {stop:+.0f} s"
+        rects.append(f'<rect x="{left + (max(start, x0) - x0) * scale:.2f}" y="26" '
+                     f'width="{max((min(stop, x1) - max(start, x0)) * scale, 0.6):.2f}" height="18" '
+                     f'fill="{colors.get(who, _NO_ANSWER)}"><title>{span}: {escape(who)}</title></rect>')
+    shades = ("blue", "orange", "purple", "green")  # the names of _REGION_COLORS, for the title
+    legend = ", ".join(f"{region} {shades[i % len(shades)]}" for i, region in enumerate(regions))
+    title = f"Region serving the clients' path ({escape(legend) or 'none answered'}; red: no answer)"
+    return (f'<svg class="chart chart-served" viewBox="0 0 {width} 52" width="100%" role="img" '
+            f'aria-label="{title}"><title>{title}</title><text x="{left}" y="18" class="ct">{title}</text>'
+            + "".join(rects) + "</svg>")
 
 
 def _health_strip(data: ReportData, xs: list[float], health) -> str:  # noqa: ANN001
@@ -228,7 +266,8 @@ def _actions(data: ReportData) -> str:
                _td(f.revert_error or ("reverted" if f.reverted_at else "NOT REVERTED"), "detail")] for f in j.faults]
     rems = [[_td(r.action), _td(", ".join(f"{k}={v}" for k, v in r.parameters.items()) or "-"),
              _td(_rel_text(data, r.started_at), "num"), _td(_rel_text(data, r.ended_at), "num"),
-             _td(r.error or "ok", "detail")] for r in j.remediations]
+             _td(r.error or ("ok, but: " + "; ".join(r.shortfalls) if r.shortfalls else "ok"), "detail")]
+            for r in j.remediations]
     out = "<h2>Faults injected and reverted</h2>"
     out += _table(["fault", "parameters", "injected", "reverted", "state"], faults) if faults else "<p>No fault was injected.</p>"
     out += "<h2>Remediations</h2>"

@@ -412,7 +412,7 @@ def test_a_region_drill_sends_its_load_to_the_failover_name(tmp_path: Path) -> N
             },
         }
     )
-    urls = []
+    urls, sampled, journals = [], [], []
     for name in ("region", "lambda"):
         clock, system = SimClock(), SimSystem()
         load = FakeLoad(system, clock)
@@ -423,8 +423,22 @@ def test_a_region_drill_sends_its_load_to_the_failover_name(tmp_path: Path) -> N
             session=FakeSession(),
             provider_factory=lambda target, system=system, **kw: FakeProvider(system),
             clock=clock,
+            served_region_factory=lambda url, plan: sampled.append(url) or FakeSampler(),
         )
         engine.progress.enabled = False
-        engine.run()
+        journals.append(engine.run())
     # The regional URL can only recover by reverting the fault; the failover name is what fails over.
     assert urls == ["https://api.staging.example", FakeSession.api_url]
+    # Which region answered the clients' path each second is in the region drill's journal, for the report.
+    assert sampled == ["https://api.staging.example"]
+    assert journals[0].served_by == FakeSampler.SERVED and journals[1].served_by == {}
+
+
+class FakeSampler:
+    SERVED = {1_000_010: "ap-northeast-2", 1_000_011: "no answer (HTTP 429)", 1_000_012: "ap-northeast-1"}
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> dict[int, str]:
+        return dict(self.SERVED)
