@@ -126,7 +126,13 @@ class PermissionCheck:
         if service == "lambda":
             if op == "ListEventSourceMappings":
                 return "*"  # no resource-level permission (Lambda: actions, resources and condition keys)
-            return f"arn:aws:lambda:{region}:{account}:function:{target.function}"
+            function = f"arn:aws:lambda:{region}:{account}:function:{target.function}"
+            # A call with a Qualifier is authorized against the qualified ARN (a version, an alias): deleting a
+            # bad version is `function:todo-api:7`, never the function itself. A planned version (`<bad>`) is `*`.
+            qualifier = re.search(r"(?<![A-Za-z])Qualifier=(\S+)", line)
+            if qualifier:
+                return f"{function}:{'*' if qualifier.group(1).startswith('<') else qualifier.group(1)}"
+            return function
         if service == "dynamodb":
             if op == "ListBackups":
                 return "*"
@@ -153,5 +159,5 @@ def _param(line: str, name: str) -> str | None:
 
 def _arn_of(line: str) -> str | None:
     """`ResourceArn=<todos ARN>` in a plan line: the table it names."""
-    found = re.search(r"ResourceArn=<(\S+) ARN>", line)
+    found = re.search(r"ResourceArn='?<(\S+) ARN>", line)  # quoted when the placeholder has a space
     return found.group(1) if found else None

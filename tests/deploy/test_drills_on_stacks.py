@@ -111,34 +111,18 @@ def _drill_needs(deployed) -> dict[str, list[Any]]:
             for name, calls in shipped_scenarios(provider).items()}
 
 
-def _as_iam_authorizes(need: Any) -> str:
-    """The resource IAM authorizes the call against, where chaos/aws/permissions.py names another one (see
-    test_the_permission_preflight_names_the_resources_iam_authorizes)."""
-    if need.action == "lambda:DeleteFunction":  # with a Qualifier: the version's ARN
-        return f"{need.resource}:7"
-    if need.action == "dynamodb:TagResource":  # the plan line tags ResourceArn='<todos-restored ARN>'
-        return need.resource.replace(":table/todos", ":table/todos-restored")
-    return need.resource
-
-
 def test_the_drill_role_allows_every_call_of_the_shipped_drills(deployed) -> None:
     policy = iam_eval.role_policy(deployed.client("iam"), "hanbit-drill")
     denied = []
     for name, needs in _drill_needs(deployed).items():
         for need in needs:
-            resource = _as_iam_authorizes(need)
+            resource = need.resource
             verdict = iam_eval.decision(policy, need.action, resource)
             if verdict != "allowed":
                 denied.append(f"{name}: {need.action} on {resource}: {verdict}")
     assert denied == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "chaos/aws/permissions.py asks IAM about two calls on another resource than the call acts on: "
-    "lambda:DeleteFunction on the unqualified function ARN, but the drill deletes with a Qualifier, which IAM "
-    "authorizes against function:NAME:VERSION (the drill role is granted exactly that and denied the whole "
-    "function); dynamodb:TagResource on the source table, but the plan tags '<todos-restored ARN>' (the quoted "
-    "placeholder is not parsed). When the permission preflight names those resources this passes: remove the marker."))
 def test_the_permission_preflight_names_the_resources_iam_authorizes(deployed) -> None:
     policy = iam_eval.role_policy(deployed.client("iam"), "hanbit-drill")
     needs = [n for found in _drill_needs(deployed).values() for n in found]

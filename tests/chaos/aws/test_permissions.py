@@ -110,7 +110,15 @@ def test_the_needs_come_from_the_plan_with_what_aws_implies(stack) -> None:
     # The restore writes the items as the caller (DynamoDB developer guide): item permissions on the target.
     assert ("dynamodb:RestoreTableToPointInTime", restored) in needs
     assert ("dynamodb:BatchWriteItem", restored) in needs and ("dynamodb:PutItem", restored) in needs
-    assert ("lambda:GetFunctionConfiguration", f"arn:aws:lambda:ap-northeast-1:{ACCOUNT}:function:todo-api") in needs
+    # In the secondary region, on the alias it serves (a qualified call is authorized on the qualified ARN).
+    assert ("lambda:GetFunctionConfiguration", f"arn:aws:lambda:ap-northeast-1:{ACCOUNT}:function:todo-api:LIVE") in needs
+    # The restored table is tagged, not the source (the plan quotes the placeholder '<todos-restored ARN>').
+    assert ("dynamodb:TagResource", restored) in needs
+    bad = {(n.action, n.resource) for n in PermissionCheck(provider.ctx).needs(
+        provider.plan(ActionCall(name="lambda.deploy-bad-version")), ACCOUNT)}
+    # Deleting the bad version is authorized on a version ARN, never on the function itself.
+    assert ("lambda:DeleteFunction", f"arn:aws:lambda:ap-northeast-2:{ACCOUNT}:function:todo-api:*") in bad
+    assert ("lambda:DeleteFunction", f"arn:aws:lambda:ap-northeast-2:{ACCOUNT}:function:todo-api") not in bad
     assert not any(action == "sts:GetCallerIdentity" for action, _ in needs)
 
 
