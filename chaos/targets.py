@@ -91,6 +91,10 @@ class AwsTarget(_Target):
     min_time_scale: float = Field(
         1.0, gt=0, le=10, description="the least profile time_scale `run` accepts here (AWS does not shrink)"
     )
+    # No longer read: nothing wrote the attribute, so table.corrupt found nothing to corrupt; it now selects
+    # the items by the id prefix of the drill's load. Accepted (and never written) so that a journal of an
+    # earlier run still rebuilds its provider in `hanbit-drill cleanup`.
+    drill_tag: str | None = Field(None, exclude=True, description="ignored (see item_id_attribute)")
 
     @model_validator(mode="after")
     def _guards_are_not_detectors(self) -> Self:

@@ -109,3 +109,11 @@ def test_a_detection_alarm_as_a_stop_condition_is_refused_with_the_reason() -> N
     assert "recovery would come without the runbook step" in problem
     guards_only = STAGING.replace("      - arn:aws:cloudwatch:ap-northeast-2:111122223333:alarm:todo-api-error-rate\n", "")
     assert parse_config(guards_only, "f.yaml").targets["staging"].stop_alarm_arns[0].endswith("guard-errors-90")
+
+
+def test_a_journal_written_before_still_rebuilds_its_aws_target() -> None:
+    from scenarios.target_kinds import TARGET_SPEC
+
+    earlier = {"kind": "aws", "api_url": "https://abc.example/prod", "drill_tag": "hanbit-drill", "protected": True}
+    target = TARGET_SPEC.validate_python(earlier)  # what `hanbit-drill cleanup` does with journal.target_config
+    assert target.kind == "aws" and "drill_tag" not in target.model_dump(mode="json")
