@@ -1,9 +1,11 @@
-"""Time to detect: when the manual's alarm rule first fires after the fault.
+"""The `trailing` detection model: the manual's alarm rule on a trailing window, evaluated every second.
 
-The rule is evaluated like a CloudWatch alarm on a trailing period: after each
+This was the harness's first model, kept for comparison (`detection.model: trailing`); the default
+is `verify.alarm`'s CloudWatch model, whose periods, cadence and metric delay page the on-call minutes
+later than this one. The rule is evaluated on a trailing period: after each
 second, over the last `period_s * time_scale` seconds (at least 1), the error
-rate is failed / all requests and the latency is the p90 of the merged
-histogram. A period with no requests at all breaches (missing data from a
+rate is failed / all requests and the latency is the rule's statistic (p90 by
+default) of the merged histogram. A period with no requests at all breaches (missing data from a
 dead target is treated as breaching). The alarm counts as fired at the end of
 the second whose evaluation breached, since only then was the data complete.
 
@@ -19,21 +21,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from loadtests.records import SecondSample
+from verify.detection import Detection, latency_statistic
 from verify.latency import LatencyCounts, SparseCounts
 from verify.slo import AlarmRule
 from verify.windows import sample_counts, with_gaps
 
-
-@dataclass(frozen=True)
-class Detection:
-    fault_at: float
-    detected_at: float  # epoch s: end of the second whose evaluation breached
-    reason: str
-    alarming_before_fault: bool  # already breaching before the fault: the baseline was not steady
-
-    @property
-    def detection_s(self) -> float:
-        return self.detected_at - self.fault_at
+__all__ = ["Detection", "Detector", "detect", "scaled_period_s"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +44,8 @@ def scaled_period_s(rule: AlarmRule, time_scale: float) -> int:
 
 class Detector:
     """Feeds on SecondSamples in time order; `detection` is set once the alarm fires after the fault."""
+
+    by = "trailing model"
 
     def __init__(self, rule: AlarmRule, fault_at: float, time_scale: float = 1.0) -> None:
         if time_scale <= 0:
@@ -87,7 +82,7 @@ class Detector:
             self._breaching_before_fault = reason is not None
             return
         if self.detection is None and reason is not None:
-            self.detection = Detection(self.fault_at, evaluated_at, reason, self._breaching_before_fault)
+            self.detection = Detection(self.fault_at, evaluated_at, reason, self._breaching_before_fault, self.by)
 
     def _add(self, second: _Second, sign: int) -> None:
         self._requests += sign * second.requests
@@ -103,7 +98,8 @@ class Detector:
         if self._requests == 0:
             return f"no requests {over}"
         rate = self._failed / self._requests
-        p90 = self._counts.summary().p90_ms if self.rule.latency_ms_above is not None else 0.0
+        stat = self.rule.latency_statistic
+        p90 = latency_statistic(self._counts, stat) if self.rule.latency_ms_above is not None else 0.0
         if self._last_t is not None and self._last_t + 1 > self.fault_at:
             self.peak_error_rate = max(self.peak_error_rate, rate)
             self.peak_p90_ms = max(self.peak_p90_ms, p90)
@@ -112,13 +108,13 @@ class Detector:
             return f"error rate {rate:.1%} > {limit:.1%} {over}"
         latency = self.rule.latency_ms_above
         if latency is not None and p90 > latency:
-            return f"p90 {p90:,.0f} ms > {latency:,.0f} ms {over}"
+            return f"{stat.value} {p90:,.0f} ms > {latency:,.0f} ms {over}"
         return None
 
     def never_fired_reason(self) -> str:
         return (
             f"the alarm never fired after the fault: worst {self.period_s} s period had "
-            f"error rate {self.peak_error_rate:.1%} and p90 {self.peak_p90_ms:,.0f} ms"
+            f"error rate {self.peak_error_rate:.1%} and {self.rule.latency_statistic.value} {self.peak_p90_ms:,.0f} ms"
         )
 
 

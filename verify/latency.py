@@ -121,6 +121,12 @@ class LatencyCounts:
         if self._total < 0 or (len(counts.index) and self._dense[counts.index].min() < 0):
             raise ValueError("subtracted latency counts that were never added")
 
+    def mean_ms(self) -> float:
+        """The average latency (each value read as its bucket's highest equivalent value, as percentiles are)."""
+        if self._total == 0:
+            return 0.0
+        return float(np.dot(self._dense, _bucket_values_us())) / self._total / 1000.0
+
     def summary(self) -> Latencies:
         if self._total == 0:
             return Latencies()

@@ -1,12 +1,14 @@
 """Synthetic per-second series with known answers, for tests and the sample report.
 
-Not used by drills: every figure a drill reports comes from measured samples.
+Not used by drills: every figure a drill reports comes from measured samples (`plan` runs
+the alarm model on them to show its earliest and latest detection before a drill).
 Seconds are built with real HdrHistograms (values recorded, then encoded), the
 same way the load runner builds them, so the checks read them like real data.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -87,4 +89,54 @@ def build_series(spec: SeriesSpec) -> list[SecondSample]:
         high = (seg.high_ms if seg else spec.high_ms) * (1 + rng.uniform(0, spec.jitter))
         kind = seg.failure_kind if seg else "http_502"
         out.append(build_second(spec.t0 + rel, requests, round(requests * rate), low, high, kind, spec.rps))
+    return out
+
+
+def pattern_series(t0: int, period_s: int, pattern: str, rps: int = 20, bad_error_rate: float = 1.0) -> list[SecondSample]:
+    """Per-second samples whose clock-aligned periods follow `pattern`, in the notation of CloudWatch's
+    missing-data tables (oldest first, spaces ignored): `0` a healthy period, `X` a period whose requests
+    fail at `bad_error_rate`, `-` a period without requests (seconds of zero traffic: a missing datapoint).
+    `t0` must be a multiple of `period_s`, so that each character is exactly one alarm period."""
+    if t0 % period_s:
+        raise ValueError(f"t0 {t0} is not aligned to the period ({period_s} s)")
+    healthy = build_second(0, rps)
+    bad = build_second(0, rps, round(rps * bad_error_rate))
+    out: list[SecondSample] = []
+    for i, mark in enumerate(pattern.replace(" ", "")):
+        start = t0 + i * period_s
+        for t in range(start, start + period_s):
+            if mark == "-":
+                out.append(SecondSample(t=t))
+            elif mark in "0X":
+                out.append((bad if mark == "X" else healthy).model_copy(update={"t": t}))
+            else:
+                raise ValueError(f"unknown mark {mark!r} in {pattern!r} (use 0, X or -)")
+    return out
+
+
+def fault_series(
+    t0: int, seconds: int, fault_at: float, *, rps: int = 100, error_rate: float = 1.0, latencies: bool = True,
+    until: float | None = None,
+) -> list[SecondSample]:
+    """`seconds` seconds from `t0`: healthy, then failing at `error_rate` from `fault_at` (until `until`).
+
+    The second the fault lands in fails for its share after the fault. Seconds are copies of three built
+    ones, so hours of series are cheap; `latencies=False` leaves the histograms out (error-rate alarms only).
+    """
+    def second(failed: int) -> SecondSample:
+        if latencies:
+            return build_second(0, rps, failed)
+        return SecondSample(t=0, requests=rps, failures={"http_502": failed} if failed else {}, target_rps=rps)
+
+    healthy, bad = second(0), second(round(rps * error_rate))
+    end = math.inf if until is None else until
+    out: list[SecondSample] = []
+    for t in range(t0, t0 + seconds):
+        share = max(0.0, min(t + 1, end) - max(t, fault_at))  # how much of this second the fault covered
+        if share >= 1:
+            out.append(bad.model_copy(update={"t": t}))
+        elif share > 0:
+            out.append(second(round(rps * error_rate * share)).model_copy(update={"t": t}))
+        else:
+            out.append(healthy.model_copy(update={"t": t}))
     return out
