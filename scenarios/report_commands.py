@@ -96,7 +96,7 @@ def _load_journal(path: Path) -> Journal:
     if not path.exists():
         raise InvalidInputError(f"{path}: no such journal")
     try:
-        return Journal.model_validate_json(path.read_text(encoding="utf-8"))
+        return Journal.load(path)  # with its series.jsonl
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = ".".join(str(p) for p in problem["loc"]) or "journal"

@@ -1,8 +1,14 @@
-"""The journal of one drill run (`journal.json`): the single source of every verdict and report.
+"""The journal of one drill run (`journal.json` + `series.jsonl`): the single source of every verdict and report.
 
 The engine writes it to disk before each step (fault injection included), so a
 run killed at any point leaves a journal from which `hanbit-drill cleanup`
 reverts what it injected and from which reports can be rendered.
+
+The per-second series grows with the drill (hours of samples and histograms), so it is not rewritten
+with the rest: each sample is appended once to `series.jsonl` next to `journal.json` (one JSON line,
+flushed; `flush_series`), and `journal.json` holds everything else, small enough to replace atomically
+at every step. `Journal.load` returns the whole journal, series included; a journal written before
+`series.jsonl` existed (its series inline) still loads, and is split on its next save.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, Field, JsonValue
+from pydantic import BaseModel, Field, JsonValue, PrivateAttr, ValidationError, model_validator
 
+from common.errors import InvalidInputError
 from loadtests.records import SecondSample
 from verify.slo import AlarmRule, Slo
 
@@ -25,6 +32,7 @@ class RunStatus(StrEnum):
     FAILED = "failed"  # ran to the end, a check failed
     ABORTED = "aborted"  # a stop condition, Ctrl-C or SIGTERM ended it early
     ERROR = "error"  # the harness, the target or a provider failed
+    INCONCLUSIVE = "inconclusive"  # ran to the end, no check failed, a check could not be judged
 
 
 class PhaseName(StrEnum):
@@ -93,13 +101,47 @@ class RemediationRecord(BaseModel):
         return [str(v) for v in found]
 
 
+class Verdict(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    INCONCLUSIVE = "inconclusive"  # the measurement cannot be trusted (e.g. the load generator was saturated)
+
+
 class CheckRecord(BaseModel):
+    """One check's verdict. `passed` is kept for readers of older journals: True exactly when `verdict` is
+    passed; a record given only one of the two gets the other."""
+
     name: str
     passed: bool
+    verdict: Verdict
     value: float | str | None = None
     limit: float | str | None = None
     unit: str = ""
     detail: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _verdict_or_passed(cls, data: object) -> object:
+        if isinstance(data, dict):
+            if "verdict" not in data and "passed" in data:
+                data = {**data, "verdict": Verdict.PASSED if data["passed"] else Verdict.FAILED}
+            elif "passed" not in data and "verdict" in data:
+                data = {**data, "passed": data["verdict"] == Verdict.PASSED}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "CheckRecord":
+        if self.passed != (self.verdict is Verdict.PASSED):
+            raise ValueError(f"check {self.name}: passed={self.passed} contradicts verdict {self.verdict.value}")
+        return self
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict is Verdict.FAILED
+
+    @property
+    def inconclusive(self) -> bool:
+        return self.verdict is Verdict.INCONCLUSIVE
 
 
 class LedgerSummary(BaseModel):
@@ -134,10 +176,15 @@ class Journal(BaseModel):
     faults: list[FaultRecord] = Field(default_factory=list)
     remediations: list[RemediationRecord] = Field(default_factory=list)
     fault_at: float | None = None  # first fault injected (epoch s)
-    detected_at: float | None = None
+    first_bad_at: float | None = None  # the first whole second after the fault that breached the alarm's thresholds
+    first_bad_s: float | None = None
+    detected_at: float | None = None  # when the alarm went to ALARM (the on-call is paged): see detected_by
     remediated_at: float | None = None
     recovered_at: float | None = None
     detection_s: float | None = None
+    detected_by: str = ""  # "cloudwatch model", "trailing model", or "alarm NAME" (the target's own alarm)
+    # The target's own detection alarms (e.g. CloudWatch's, by name): when each went to ALARM after the fault.
+    alarm_times: dict[str, float | None] = Field(default_factory=dict)
     recovery_s: float | None = None
     # The promises the run was judged against (reports redraw thresholds and healthy seconds from them).
     slo: Slo | None = None
@@ -157,6 +204,10 @@ class Journal(BaseModel):
     service_url: str | None = None
     service_data_dir: str | None = None
 
+    # Where this journal's samples were appended, and how many (see flush_series).
+    _series_file: Path | None = PrivateAttr(None)
+    _series_written: int = PrivateAttr(0)
+
     def phase(self, name: PhaseName) -> PhaseRecord | None:
         return next((p for p in self.phases if p.name == name), None)
 
@@ -165,18 +216,61 @@ class Journal(BaseModel):
         return [f for f in self.faults if f.reverted_at is None]
 
     def save(self, path: Path) -> None:
-        """Atomically replace `path`: a reader (or `cleanup` after kill -9) never sees half a file."""
+        """Append new samples to `series.jsonl`, then atomically replace `path` (the journal without its
+        series): a reader (or `cleanup` after kill -9) never sees half a journal."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.flush_series(path)
         fd, tmp = tempfile.mkstemp(prefix=".journal-", dir=path.parent)
         with os.fdopen(fd, "w") as handle:
-            handle.write(self.model_dump_json(indent=1))
+            handle.write(self.model_dump_json(indent=1, exclude={"series"}))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
 
+    def flush_series(self, path: Path) -> None:
+        """Append the samples not yet written to the `series.jsonl` beside `path`, one line each, flushed.
+
+        Not fsynced per line: a machine crash may cost the last seconds of samples, never the journal's
+        faults (those are in `journal.json`, fsynced). A file this journal did not write is started afresh.
+        """
+        target = path.parent / SERIES_FILE
+        fresh = self._series_file != target or self._series_written > len(self.series)
+        start = 0 if fresh else self._series_written
+        if not fresh and start == len(self.series):
+            return
+        with target.open("w" if fresh else "a", encoding="utf-8") as handle:
+            handle.writelines(sample.model_dump_json() + "\n" for sample in self.series[start:])
+            handle.flush()
+        self._series_file, self._series_written = target, len(self.series)
+
     @classmethod
     def load(cls, path: Path) -> "Journal":
-        return cls.model_validate_json(path.read_text())
+        """The whole journal: `journal.json`, and its series from `series.jsonl` (or inline, if older)."""
+        journal = cls.model_validate_json(path.read_text())
+        series_path = path.parent / SERIES_FILE
+        if not journal.series and series_path.exists():
+            journal.series = read_series(series_path)
+            journal._series_file, journal._series_written = series_path, len(journal.series)
+        return journal
+
+
+SERIES_FILE = "series.jsonl"
+
+
+def read_series(path: Path) -> list[SecondSample]:
+    """The samples of a `series.jsonl`; a last line cut short (the run was killed mid-write) is dropped."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    samples: list[SecondSample] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            samples.append(SecondSample.model_validate_json(line))
+        except ValidationError:
+            if number == len(lines):
+                break  # the write that was cut short
+            raise InvalidInputError(f"{path}:{number}: not a per-second sample") from None
+    return samples
 
 
 def iso(ts: float | None) -> str:
