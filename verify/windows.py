@@ -107,6 +107,7 @@ class WindowStats(BaseModel):
     achieved_rps: float = 0.0
     healthy_seconds: int = 0
     zero_traffic_seconds: int = 0
+    saturated_seconds: int = 0  # seconds in which the load generator itself was saturated
     availability: float = 0.0  # share of seconds in which the SLO held
 
     @property
@@ -153,7 +154,7 @@ def window_stats(
     by_t = series if isinstance(series, dict) else index_series(series)
     merged = LatencyCounts()
     failures: dict[str, int] = {}
-    requests = failed = healthy = zero = 0
+    requests = failed = healthy = zero = saturated = 0
     for sample in seconds_in(by_t, start_t, max(start_t, end_t)):
         requests += sample.requests
         failed += sample.failed
@@ -161,6 +162,7 @@ def window_stats(
             failures[kind] = failures.get(kind, 0) + n
         merged.add(sample_counts(sample))
         zero += sample.requests == 0
+        saturated += sample.generator.saturated
         healthy += second_health(sample, slo).healthy
     seconds = max(0, end_t - start_t)
     lat = merged.summary()
@@ -181,5 +183,6 @@ def window_stats(
         achieved_rps=requests / seconds if seconds else 0.0,
         healthy_seconds=healthy,
         zero_traffic_seconds=zero,
+        saturated_seconds=saturated,
         availability=healthy / seconds if seconds else 0.0,
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from verify.drill import DrillTimings, DrillWindows
 from verify.journal import CheckRecord, Journal
 from verify.slo import AlarmRule, Slo
+from verify.windows import WindowStats
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,16 @@ class CheckContext:
 
 
 Judge = Callable[[CheckContext], CheckRecord]
+LatencyWindow = Callable[[DrillWindows], WindowStats | None]
 
 
 @dataclass(frozen=True)
 class Check:
     """One promise a drill can make. `name` is the scenario file's, and the CheckRecord's.
 
-    The judge returns a CheckRecord named `name`; a verdict beyond passed/failed (say, inconclusive
-    when the load generator was saturated) would be a field added to CheckRecord, not a new judge shape.
+    The judge returns a CheckRecord named `name`. A check that judges latency over a window names it
+    (`latency_window`): `evaluate` turns its verdict inconclusive when the load generator was saturated
+    in too many of that window's seconds (`verify.checks.judge.SATURATED_SHARE_LIMIT`).
     """
 
     name: str
@@ -53,3 +56,4 @@ class Check:
     judge: Judge
     needs: Needs = field(default_factory=Needs)
     by_default: bool = True  # judged when no checks are named, if the journal has what it needs
+    latency_window: LatencyWindow | None = None  # the window whose latencies it judges (None: judges none)

@@ -1,4 +1,11 @@
-"""`evaluate()`: the verdict of each check asked for, as CheckRecords, from the journal alone."""
+"""`evaluate()`: the verdict of each check asked for, as CheckRecords, from the journal alone.
+
+A verdict on latency is only as good as the load generator that measured it: a saturated generator
+sends late (the open model times requests from their intended send, so its own delay reads as the
+service's latency) and sends less than planned. A check that judges latency over a window where the
+generator was saturated in more than `SATURATED_SHARE_LIMIT` of the seconds is inconclusive, whatever
+its figures said.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,26 @@ from collections.abc import Iterable
 from verify.checks.base import Check, CheckContext
 from verify.checks.registry import CHECKS, check_named
 from verify.drill import DrillTimings, DrillWindows, drill_timings, drill_windows, judged_rule, judged_slo
-from verify.journal import CheckRecord, Journal
+from verify.journal import CheckRecord, Journal, Verdict
 from verify.slo import AlarmRule, Slo
+
+SATURATED_SHARE_LIMIT = 0.05  # more than 5 % of a window's seconds with a saturated generator: inconclusive
+
+
+def _unless_saturated(check: Check, context: CheckContext, record: CheckRecord) -> CheckRecord:
+    window = check.latency_window(context.windows) if check.latency_window else None
+    if window is None or window.seconds == 0:
+        return record
+    share = window.saturated_seconds / window.seconds
+    if share <= SATURATED_SHARE_LIMIT:
+        return record
+    why = (
+        f"the load generator was saturated in {window.saturated_seconds} of {window.seconds} s of the "
+        f"{window.name} window ({share:.0%} > {SATURATED_SHARE_LIMIT:.0%}): its latencies are the generator's "
+        f"as much as the service's"
+    )
+    return record.model_copy(update={"verdict": Verdict.INCONCLUSIVE, "passed": False,
+                                     "detail": f"{why}; measured: {record.detail}"})
 
 
 def _applies(check: Check, journal: Journal) -> bool:
@@ -46,4 +71,4 @@ def evaluate(
     timings = timings or drill_timings(journal, slo, rule)
     windows = windows or drill_windows(journal, slo, timings)
     context = CheckContext(journal=journal, slo=slo, rule=rule, timings=timings, windows=windows)
-    return [check.judge(context) for check in judged]
+    return [_unless_saturated(check, context, check.judge(context)) for check in judged]

@@ -1,4 +1,7 @@
-"""The SLO over a window: slo-baseline, slo-after-recovery, availability (over the whole drill)."""
+"""The SLO over a window: slo-baseline, slo-after-recovery, availability (over the whole drill).
+
+All three judge latency (the window's percentiles, or each second's), so each names its window: a
+saturated load generator there makes the verdict inconclusive (see `verify.checks.judge`)."""
 
 from __future__ import annotations
 
@@ -48,10 +51,13 @@ def _availability(ctx: CheckContext) -> CheckRecord:
 
 SLO_BASELINE = Check(
     "slo-baseline", "the SLO held during the baseline, before any fault", _baseline, Needs(baseline=True),
+    latency_window=lambda w: w.baseline,
 )
 SLO_AFTER_RECOVERY = Check(
     "slo-after-recovery", "the SLO held over the sustained window after recovery", _after_recovery, Needs(fault=True),
+    latency_window=lambda w: w.after_recovery,
 )
 AVAILABILITY = Check(
     "availability", "share of good seconds over the whole drill >= slo.availability", _availability, by_default=False,
+    latency_window=lambda w: w.whole,
 )
