@@ -4,11 +4,18 @@ A chart has lines (gaps where a value is None), shaded bands (the fault
 window), vertical markers (detection, remediation, recovery) and horizontal
 thresholds (SLO, alarm). The y axis can be logarithmic for latencies, where a
 20 ms baseline and 5 s timeouts must both stay readable.
+
+Measurements are buckets: a per-second sample covers [t, t+1), an alarm datapoint
+its period. `steps()` draws them as such, and never before their cause: the
+bucket the fault landed in starts at the fault line, since whatever it measured
+after the fault happened after it (a point at t, or a line sloping from t, would
+show failures before the fault).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
@@ -43,6 +50,25 @@ class Threshold:
     y: float
     label: str
     color: str = "#888"
+
+
+def steps(
+    buckets: Sequence[tuple[float, float | None]], width: float = 1.0, cause: float | None = None
+) -> list[tuple[float, float | None]]:
+    """Points of a step line over buckets `[x, x + width)` (value None: a gap). A bucket straddling `cause`
+    (x < cause < x + width) is drawn from `cause`, the previous value held up to it."""
+    points: list[tuple[float, float | None]] = []
+    for x, y in buckets:
+        if y is None:
+            points.append((x, None))
+            continue
+        start = x
+        if cause is not None and x < cause < x + width:
+            start = cause
+            if points and points[-1][1] is not None:
+                points.append((cause, points[-1][1]))
+        points += [(start, y), (x + width, y)]
+    return points
 
 
 def nice_step(span: float, target_ticks: int = 6) -> float:

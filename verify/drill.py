@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from verify.detector import Detection, detect
+from verify.detection import Detection, first_bad_second
+from verify.detection_models import run_detection
 from verify.journal import Journal, PhaseName
 from verify.recovery import Recovery, find_recovery
 from verify.slo import AlarmRule, Slo
@@ -34,11 +35,10 @@ def judged_slo(journal: Journal, slo: Slo | None = None) -> Slo:
 
 
 def judged_rule(journal: Journal, rule: AlarmRule | None = None) -> AlarmRule:
-    """The alarm rule as given: its period is already scaled (like DrillPlan.detection)."""
+    """The alarm rule as given: its waits are already scaled (like DrillPlan.detection)."""
     if rule or journal.alarm:
         return rule or journal.alarm  # type: ignore[return-value]
-    default = AlarmRule()
-    return default.model_copy(update={"period_s": default.period_s * journal.time_scale})
+    return AlarmRule().scaled(journal.time_scale)
 
 
 def sustained_s(journal: Journal) -> float:
@@ -48,10 +48,17 @@ def sustained_s(journal: Journal) -> float:
 @dataclass(frozen=True)
 class DrillTimings:
     fault_at: float | None
-    detection: Detection | None
+    detection: Detection | None  # the alarm that paged: the target's own when it names alarms, else the model's
     not_detected: str  # why detection is missing ("" when detected or no fault)
     recovery: Recovery | None
     not_recovered: str  # why recovery is missing ("" when recovered or no fault)
+    first_bad_at: float | None = None  # the first whole second after the fault that breached the alarm's thresholds
+    first_bad_reason: str = ""
+    model_detection: Detection | None = None  # the rule's model, beside the target's alarm when it has one
+
+    @property
+    def first_bad_s(self) -> float | None:
+        return None if self.first_bad_at is None or self.fault_at is None else self.first_bad_at - self.fault_at
 
     @property
     def detected_at(self) -> float | None:
@@ -71,19 +78,39 @@ class DrillTimings:
 
 
 def drill_timings(journal: Journal, slo: Slo | None = None, rule: AlarmRule | None = None) -> DrillTimings:
-    """Detection and recovery measured on the journal's series, exactly as the live trackers do."""
+    """Detection and recovery measured on the journal's series, exactly as the live trackers do.
+
+    When the target named its own alarms (`journal.alarm_times`), detection is the first of them to go
+    to ALARM, as the drill's remediation saw it; the rule's model is kept beside it for comparison."""
     fault_at = fault_time(journal)
     if fault_at is None:
         return DrillTimings(None, None, "", None, "")
-    detector = detect(journal.series, judged_rule(journal, rule), fault_at)
+    rule = judged_rule(journal, rule)
+    model = run_detection(journal.series, rule, fault_at)
+    first_bad = first_bad_second(journal.series, rule, fault_at)
     tracker = find_recovery(journal.series, judged_slo(journal, slo), fault_at, sustained_s(journal))
+    detection, not_detected = model.detection, "" if model.detection else model.never_fired_reason()
+    if journal.alarm_times:
+        detection, not_detected = _target_alarm(journal.alarm_times, fault_at)
     return DrillTimings(
         fault_at=fault_at,
-        detection=detector.detection,
-        not_detected="" if detector.detection else detector.never_fired_reason(),
+        detection=detection,
+        not_detected=not_detected,
         recovery=tracker.recovery,
         not_recovered="" if tracker.recovery else tracker.never_recovered_reason(),
+        first_bad_at=first_bad.first_bad_at,
+        first_bad_reason=first_bad.reason,
+        model_detection=model.detection,
     )
+
+
+def _target_alarm(alarm_times: dict[str, float | None], fault_at: float) -> tuple[Detection | None, str]:
+    fired = {name: at for name, at in alarm_times.items() if at is not None}
+    if not fired:
+        return None, f"none of the target's alarms ({', '.join(alarm_times)}) went to ALARM after the fault"
+    name = min(fired, key=lambda n: fired[n])
+    by = f"alarm {name}"
+    return Detection(fault_at, fired[name], f"{by} went to ALARM (the target's own alarm)", False, by), ""
 
 
 @dataclass(frozen=True)

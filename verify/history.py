@@ -1,7 +1,10 @@
 """Drill history: one JSON line per run, an incident-log entry per run, and regressions between runs.
 
 `history.jsonl` rows hold what operators trend month to month (verdict,
-detection, recovery against the RTO, measured RPO, p95). `incidents.md` and
+the first bad second and the alarm time, recovery against the RTO, measured
+RPO, p95). An alarm on clock-aligned periods pages sooner or later by up to a
+period depending on where in a period the fault lands: a later alarm is a
+regression only when it is later by more than that. `incidents.md` and
 `incidents.jsonl` hold an entry in the operations manual's incident-log shape:
 date, what failed, cause, how it was resolved, how recurrence is prevented.
 A run is compared only with the previous run of the same scenario, target
@@ -20,6 +23,7 @@ from common.errors import InvalidInputError
 from verify.incident import IncidentEntry, incident_entry
 from verify.journal import Journal
 from verify.report_data import ReportData, report_data
+from verify.slo import DetectionModelName
 
 HISTORY_FILE = "history.jsonl"
 INCIDENTS_MD = "incidents.md"
@@ -39,7 +43,10 @@ class HistoryRow(BaseModel):
     profile: str
     verdict: str  # the run status: passed / failed / aborted / error
     expected_to_fail: bool = False
-    detection_s: float | None = None
+    first_bad_s: float | None = None  # the first whole second after the fault breaching the alarm's thresholds
+    detection_s: float | None = None  # the alarm time: when the on-call was paged
+    detected_by: str = ""  # "cloudwatch model", "trailing model", "alarm NAME"
+    detection_jitter_s: float = 0.0  # how far the alarm time moves with the fault's place in a period
     recovery_s: float | None = None
     rto_s: float | None = None
     rpo_s: float | None = None  # measured: age at the fault of the oldest lost acknowledged write
@@ -48,6 +55,7 @@ class HistoryRow(BaseModel):
     p95_ms: float | None = None  # baseline (steady state) p95
     fault_p95_ms: float | None = None  # p95 while the fault was in effect
     failed_checks: list[str] = Field(default_factory=list)
+    inconclusive_checks: list[str] = Field(default_factory=list)  # not judged: e.g. the generator was saturated
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -74,7 +82,10 @@ def history_row(journal: Journal, data: ReportData | None = None) -> HistoryRow:
         profile=journal.profile,
         verdict=journal.status.value,
         expected_to_fail=journal.expected_to_fail,
+        first_bad_s=data.first_bad_s,
         detection_s=data.detection_s,
+        detected_by=data.detected_by,
+        detection_jitter_s=_jitter(data),
         recovery_s=data.recovery_s,
         rto_s=journal.rto_s,
         rpo_s=journal.ledger.rpo_s if journal.ledger else None,
@@ -82,8 +93,18 @@ def history_row(journal: Journal, data: ReportData | None = None) -> HistoryRow:
         lost=journal.ledger.lost if journal.ledger else None,
         p95_ms=data.windows.baseline.p95_ms if data.windows.baseline.requests else None,
         fault_p95_ms=during.p95_ms if during is not None and during.requests else None,
-        failed_checks=[c.name for c in journal.checks if not c.passed],
+        failed_checks=[c.name for c in journal.checks if c.failed],
+        inconclusive_checks=[c.name for c in journal.checks if c.inconclusive],
     )
+
+
+def _jitter(data: ReportData) -> float:
+    """How far the alarm time moves with where in a period the fault lands: a clock-aligned alarm's period
+    plus its evaluation interval; nothing for the trailing model, evaluated every second."""
+    alarm = data.alarm
+    if alarm.model is DetectionModelName.TRAILING and not data.detected_by.startswith("alarm "):
+        return 0.0
+    return alarm.period_s + alarm.interval_s
 
 
 def load_history(history_dir: Path) -> list[HistoryRow]:
@@ -121,12 +142,12 @@ def append_history(history_dir: Path, journal: Journal) -> HistoryRow:
     return row
 
 
-def _worse_time(measure: str, prev: float | None, cur: float | None) -> tuple[str, str] | None:
+def _worse_time(measure: str, prev: float | None, cur: float | None, noise_s: float = 0.0) -> tuple[str, str] | None:
     if prev is not None and cur is None:
         return f"{prev:,.1f} s", f"never ({measure} missing)"
     if prev is None or cur is None:
         return None
-    if cur > prev * (1 + REGRESSION_RATIO) and cur - prev >= MIN_TIME_DELTA_S:
+    if cur > prev * (1 + REGRESSION_RATIO) and cur - prev >= max(MIN_TIME_DELTA_S, noise_s):
         return f"{prev:,.1f} s", f"{cur:,.1f} s (+{(cur - prev) / prev:.0%})" if prev else f"{cur:,.1f} s"
     return None
 
@@ -141,8 +162,10 @@ def regressions(current: HistoryRow, previous: HistoryRow) -> list[Regression]:
 
     if previous.verdict == "passed" and current.verdict != "passed":
         add("verdict", previous.verdict, f"{current.verdict} ({', '.join(current.failed_checks) or 'no checks'})")
+    jitter = max(previous.detection_jitter_s, current.detection_jitter_s)
     for measure in ("detection_s", "recovery_s", "rpo_s"):
-        worse = _worse_time(measure, getattr(previous, measure), getattr(current, measure))
+        noise = jitter if measure == "detection_s" else 0.0
+        worse = _worse_time(measure, getattr(previous, measure), getattr(current, measure), noise)
         if worse and not (measure == "rpo_s" and current.rpo_s is None):
             add(measure.removesuffix("_s"), *worse)
     for measure in ("p95_ms", "fault_p95_ms"):

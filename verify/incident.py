@@ -114,7 +114,11 @@ def _prevention(data: ReportData) -> str:
     failed = [c for c in data.journal.checks if not c.passed]
     if not failed:
         return "no action needed: every check passed; keep the drill in the monthly disaster-recovery test"
-    items = [f"{c.name}: {_ADVICE.get(c.name, 'investigate')} ({c.detail})" for c in failed]
+    items = [
+        f"{c.name}: not judged: give the load generator more CPU (load.workers, more machines) and run it again "
+        f"({c.detail})" if c.inconclusive else f"{c.name}: {_ADVICE.get(c.name, 'investigate')} ({c.detail})"
+        for c in failed
+    ]
     return "; ".join(items)
 
 

@@ -4,6 +4,12 @@ A scenario expected to fail (a negative control) reports its failing checks as
 skipped ("expected failure", like pytest's xfail), and fails an extra case if
 every check unexpectedly passed. A run that errored or was aborted gets a
 `run` case with an <error>.
+
+An inconclusive check (its measurement cannot be trusted: the load generator
+was saturated) is an <error type="Inconclusive">, not a <skipped>: JUnit's error
+is "the test could not be carried out properly", which is what happened, and CI
+shows it red like the run's exit code 1. <skipped> would read as a check nobody
+asked for, and here already means an expected failure.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from pathlib import Path
 
 from verify.journal import Journal, RunStatus, iso
 
-_BROKEN = {RunStatus.ERROR, RunStatus.ABORTED, RunStatus.RUNNING}
+_BROKEN = {RunStatus.ERROR, RunStatus.ABORTED, RunStatus.RUNNING}  # INCONCLUSIVE: its checks carry the errors
 
 
 def _value(value: float | str | None, unit: str) -> str:
@@ -40,6 +46,10 @@ def _suite(journal: Journal, name: str) -> ET.Element:
         summary = f"{check.name}: {_value(check.value, check.unit)} (limit {_value(check.limit, check.unit)})"
         if check.passed:
             ET.SubElement(case, "system-out").text = f"{summary}: {check.detail}"
+            continue
+        if check.inconclusive:
+            ET.SubElement(case, "error", message=f"inconclusive: {summary}", type="Inconclusive").text = check.detail
+            counts["errors"] += 1
             continue
         any_failed = True
         if journal.expected_to_fail:

@@ -6,8 +6,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from verify.journal import Journal
+from verify.journal import Journal, RunStatus, Verdict
 from verify.report_data import ReportData, report_data
+
+VERDICTS = {
+    Verdict.PASSED: Text("PASS", style="bold green"),
+    Verdict.FAILED: Text("FAIL", style="bold red"),
+    Verdict.INCONCLUSIVE: Text("INCONCLUSIVE", style="bold yellow"),
+}
 
 
 def _s(value: float | None, fmt: str = "{:,.1f} s") -> str:
@@ -22,7 +28,11 @@ def _timings(data: ReportData) -> Table:
     if data.timings.fault_at is None:
         table.add_row("fault", "none injected")
     else:
-        table.add_row("time to detect", _s(data.detection_s) + ("" if data.detected_at else f"  ({data.timings.not_detected})"))
+        first_bad = "-" if data.first_bad_s is None else f"+{data.first_bad_s:,.1f} s  ({data.timings.first_bad_reason})"
+        table.add_row("first bad second", first_bad)
+        alarm = f"+{data.detection_s:,.1f} s  ({data.detected_by})" if data.detection_s is not None else (
+            f"never  ({data.timings.not_detected})")
+        table.add_row("alarm (paged)", alarm)
         table.add_row("remediated", "-" if data.remediated_at is None else f"+{data.remediated_at - data.timings.fault_at:,.1f} s")
         recovery = _s(data.recovery_s) + f"  (RTO {_s(j.rto_s, '{:,.0f} s')})"
         if data.recovered_at is None:
@@ -38,7 +48,7 @@ def _checks(journal: Journal) -> Table:
     for name, justify in (("check", "left"), ("verdict", "left"), ("value", "right"), ("limit", "right"), ("detail", "left")):
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for c in journal.checks:
-        verdict = Text("PASS", style="bold green") if c.passed else Text("FAIL", style="bold red")
+        verdict = VERDICTS[c.verdict]
         value = "-" if c.value is None else (f"{c.value:,.3g}" if isinstance(c.value, float) else str(c.value))
         limit = "-" if c.limit is None else (f"{c.limit:,.3g}" if isinstance(c.limit, float) else str(c.limit))
         table.add_row(c.name, verdict, f"{value} {c.unit}".strip() if c.value is not None else value,
@@ -83,7 +93,7 @@ def _actions(data: ReportData) -> Table:
 def render_console(journal: Journal, console: Console | None = None) -> None:
     console = console or Console()
     data = report_data(journal)
-    style = "bold green" if data.verdict_ok else "bold red"
+    style = "bold green" if data.verdict_ok else ("bold yellow" if journal.status is RunStatus.INCONCLUSIVE else "bold red")
     header = Text.assemble((f"{journal.scenario} ", "bold"), (data.verdict, style),
                            f"   run {journal.run_id} · profile {journal.profile} · target {journal.target}")
     console.print(header)

@@ -23,7 +23,9 @@ class ReportData:
     timings: DrillTimings
     windows: DrillWindows
     origin: float  # x = 0 of the charts: the fault, or the first second of load
-    detected_at: float | None
+    first_bad_at: float | None  # the first whole second after the fault that breached the alarm's thresholds
+    detected_at: float | None  # the alarm time: when the on-call was paged
+    detected_by: str
     remediated_at: float | None
     recovered_at: float | None
 
@@ -37,13 +39,17 @@ class ReportData:
             return "FAILED (as expected)"
         if self.journal.expected_to_fail and status is RunStatus.PASSED:
             return "PASSED (expected to fail)"
-        return status.value.upper()
+        return status.value.upper()  # INCONCLUSIVE: no check failed, one could not be judged
 
     @property
     def verdict_ok(self) -> bool:
         return self.journal.status is RunStatus.PASSED or (
             self.journal.expected_to_fail and self.journal.status is RunStatus.FAILED
         )
+
+    @property
+    def first_bad_s(self) -> float | None:
+        return None if self.first_bad_at is None or self.timings.fault_at is None else self.first_bad_at - self.timings.fault_at
 
     @property
     def detection_s(self) -> float | None:
@@ -83,7 +89,9 @@ def report_data(journal: Journal) -> ReportData:
         timings=timings,
         windows=windows,
         origin=origin,
+        first_bad_at=journal.first_bad_at if journal.first_bad_at is not None else timings.first_bad_at,
         detected_at=journal.detected_at if journal.detected_at is not None else timings.detected_at,
+        detected_by=journal.detected_by or (timings.detection.by if timings.detection else ""),
         remediated_at=remediated,
         recovered_at=journal.recovered_at if journal.recovered_at is not None else timings.recovered_at,
     )

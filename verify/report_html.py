@@ -7,10 +7,11 @@ from collections import deque
 from html import escape
 from pathlib import Path
 
-from verify.charts import Band, Line, Marker, SvgChart, Threshold, nice_step
-from verify.detector import scaled_period_s
-from verify.journal import Journal, iso
+from verify.alarm import period_error_rates
+from verify.charts import Band, Line, Marker, SvgChart, Threshold, nice_step, steps
+from verify.journal import Journal, Verdict, iso
 from verify.report_data import ReportData, report_data
+from verify.slo import DetectionModelName
 from verify.windows import WindowStats, sample_latencies
 
 CSS = """
@@ -25,7 +26,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #dde1e7}
 th,td{padding:5px 8px;border-bottom:1px solid #eceef2;text-align:left;vertical-align:top}th{background:#f0f2f5;font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-.pass{color:#2b8a3e;font-weight:700}.fail{color:#d9480f;font-weight:700}.detail{color:#3c4454;font-size:13px}
+.pass{color:#2b8a3e;font-weight:700}.fail{color:#d9480f;font-weight:700}.inconclusive{color:#b08900;font-weight:700}.detail{color:#3c4454;font-size:13px}
 .chartbox{background:#fff;border:1px solid #dde1e7;border-radius:6px;margin:10px 0;padding:4px}
 svg .ct{font-size:14px;font-weight:600;fill:#1d2330}svg .tick{font-size:11px;fill:#5b6475}
 svg .axis{font-size:11px;fill:#5b6475}svg .grid{stroke:#e6e8ec;stroke-width:1}svg .frame{fill:none;stroke:#c9ced6}
@@ -46,23 +47,28 @@ def _charts(data: ReportData) -> list[str]:
         return ['<p class="note">No per-second samples were recorded: nothing to chart.</p>']
     xs = [s.t - data.origin for s in seconds]
     lat = [sample_latencies(s) for s in seconds]
+    cause = 0.0 if data.timings.fault_at is not None else None  # the fault line: no effect is drawn before it
+
+    def per_second(values: list[float | None]) -> list[tuple[float, float | None]]:
+        return steps(list(zip(xs, values)), 1.0, cause)
+
     bands, markers = _overlays(data)
     x_label = "seconds since the fault" if data.timings.fault_at is not None else "seconds since load start"
     charts: list[SvgChart] = []
 
     rps = SvgChart("Throughput", "requests / s", x_label, css_class="chart chart-rps", bands=bands, markers=markers)
-    rps.lines.append(Line("achieved RPS", list(zip(xs, [float(s.requests) for s in seconds])), "#1c7ed6"))
-    rps.lines.append(Line("failed / s", list(zip(xs, [float(s.failed) for s in seconds])), "#e03131"))
+    rps.lines.append(Line("achieved RPS", per_second([float(s.requests) for s in seconds]), "#1c7ed6"))
+    rps.lines.append(Line("failed / s", per_second([float(s.failed) for s in seconds]), "#e03131"))
     if any(s.target_rps for s in seconds):
-        rps.lines.append(Line("target RPS", list(zip(xs, [s.target_rps for s in seconds])), "#868e96", dashed=True))
+        rps.lines.append(Line("target RPS", per_second([s.target_rps for s in seconds]), "#868e96", dashed=True))
     if data.slo.min_rps:
         rps.thresholds.append(Threshold(data.slo.min_rps, f"min {data.slo.min_rps:,.0f} RPS"))
     charts.append(rps)
 
     latency = SvgChart("Latency (log scale)", "ms", x_label, log_y=True, css_class="chart chart-latency",
                        bands=bands, markers=markers)
-    latency.lines.append(Line("p90", list(zip(xs, [l.p90_ms if s.requests else None for l, s in zip(lat, seconds)])), "#f08c00"))
-    latency.lines.append(Line("p95", list(zip(xs, [l.p95_ms if s.requests else None for l, s in zip(lat, seconds)])), "#7048e8"))
+    latency.lines.append(Line("p90", per_second([l.p90_ms if s.requests else None for l, s in zip(lat, seconds)]), "#f08c00"))
+    latency.lines.append(Line("p95", per_second([l.p95_ms if s.requests else None for l, s in zip(lat, seconds)]), "#7048e8"))
     latency.thresholds += [
         Threshold(data.slo.p90_ms, f"SLO p90 {data.slo.p90_ms:,.0f} ms", "#f08c00"),
         Threshold(data.slo.p95_ms, f"SLA p95 {data.slo.p95_ms:,.0f} ms", "#7048e8"),
@@ -73,9 +79,15 @@ def _charts(data: ReportData) -> list[str]:
 
     errors = SvgChart("Error rate", "% of requests", x_label, y_min=0, y_suffix="%", css_class="chart chart-errors",
                       bands=bands, markers=markers)
-    errors.lines.append(Line("per second", list(zip(xs, [100 * s.error_rate if s.requests else None for s in seconds])), "#e03131"))
-    period = scaled_period_s(data.alarm, 1.0)
-    errors.lines.append(Line(f"over alarm period ({period} s)", list(zip(xs, _trailing_error_pct(seconds, period))), "#343a40"))
+    errors.lines.append(Line("per second", per_second([100 * s.error_rate if s.requests else None for s in seconds]), "#e03131"))
+    period = data.alarm.whole_period_s
+    if data.alarm.model is DetectionModelName.TRAILING:
+        trailing = per_second(_trailing_error_pct(seconds, period))
+        errors.lines.append(Line(f"over the trailing {period} s", trailing, "#343a40"))
+    else:
+        datapoints = [(start - data.origin, None if rate is None else 100 * rate)
+                      for start, rate in period_error_rates(seconds, period)]
+        errors.lines.append(Line(f"alarm datapoints ({period} s periods)", steps(datapoints, period, cause), "#343a40"))
     errors.thresholds.append(Threshold(100 * data.slo.error_rate, f"SLO {data.slo.error_rate:.0%}", "#2b8a3e"))
     if data.alarm.error_rate_above is not None:
         errors.thresholds.append(Threshold(100 * data.alarm.error_rate_above, f"alarm {data.alarm.error_rate_above:.0%}", "#c92a2a"))
@@ -121,8 +133,10 @@ def _overlays(data: ReportData) -> tuple[list[Band], list[Marker]]:
         if rem.ended_at is not None and rem.ended_at >= t.fault_at:
             bands.append(Band(rem.started_at - data.origin, rem.ended_at - data.origin, f"remediation {rem.action}", "#1c7ed6", 0.12))
     markers.append(Marker(0.0, "fault injected", "#c92a2a"))
+    if data.first_bad_at is not None and data.first_bad_s is not None and data.first_bad_s >= 1:
+        markers.append(Marker(data.first_bad_at - data.origin, f"first bad +{data.first_bad_s:,.1f} s", "#f08c00"))
     if data.detected_at is not None:
-        markers.append(Marker(data.detected_at - data.origin, f"detected +{data.detection_s:,.1f} s", "#e8590c"))
+        markers.append(Marker(data.detected_at - data.origin, f"alarm +{data.detection_s:,.1f} s", "#e8590c"))
     if data.remediated_at is not None:
         markers.append(Marker(data.remediated_at - data.origin, "remediated", "#1864ab"))
     if data.recovered_at is not None:
@@ -174,15 +188,20 @@ def _health_strip(data: ReportData, xs: list[float], health) -> str:  # noqa: AN
     rects = []
     # One rect per run of seconds in the same state keeps a 2-hour drill's page small.
     runs: list[tuple[float, float, str, str]] = []
+    cause = 0.0 if data.timings.fault_at is not None else None
     for x, h in zip(xs, health):
         color = "#40c057" if h.healthy else ("#adb5bd" if h.requests == 0 else "#fa5252")
         why = "SLO held" if h.healthy else "; ".join(h.reasons)
-        if runs and runs[-1][2] == color and runs[-1][1] == x:
+        start = x
+        if cause is not None and x < cause < x + 1 and runs:  # the fault's second: its state starts at the fault
+            runs[-1] = (runs[-1][0], cause, runs[-1][2], runs[-1][3])
+            start = cause
+        if runs and runs[-1][2] == color and runs[-1][1] == start:
             runs[-1] = (runs[-1][0], x + 1, color, runs[-1][3])
         else:
-            runs.append((x, x + 1, color, why))
+            runs.append((start, x + 1, color, why))
     for start, stop, color, why in runs:
-        span = f"{start:+.0f} s" if stop - start == 1 else f"{start:+.0f} to {stop:+.0f} s"
+        span = f"{start:+.1f} s" if stop - start == 1 else f"{start:+.1f} to {stop:+.1f} s"
         rects.append(f'<rect x="{left + (start - x0) * scale:.2f}" y="26" width="{max((stop - start) * scale, 0.6):.2f}" '
                      f'height="18" fill="{color}"><title>{span}: {escape(why)}</title></rect>')
     step = nice_step(x1 - x0, 10)
@@ -198,7 +217,11 @@ def _health_strip(data: ReportData, xs: list[float], health) -> str:  # noqa: AN
 def _cards(data: ReportData) -> str:
     j = data.journal
     items: list[tuple[str, str, str, bool]] = []
-    items.append(("time to detect", _num(data.detection_s, unit=" s"), f"rule: {_rule_text(data)}", data.detection_s is not None or data.timings.fault_at is None))
+    no_fault = data.timings.fault_at is None
+    items.append(("first bad second", _num(data.first_bad_s, "+{:,.1f}", " s"), "what the load saw first", True))
+    by = f"{data.detected_by}: " if data.detected_by else ""
+    items.append(("alarm (paged)", _num(data.detection_s, "+{:,.1f}", " s"), f"{by}{_rule_text(data)}",
+                  data.detection_s is not None or no_fault))
     rto_ok = data.recovery_s is not None and (j.rto_s is None or data.recovery_s <= j.rto_s)
     items.append(("recovery time", _num(data.recovery_s, unit=" s"), f"RTO {_num(j.rto_s, '{:,.0f}', ' s')}", rto_ok or data.timings.fault_at is None))
     rpo = j.ledger.rpo_s if j.ledger else None
@@ -214,13 +237,7 @@ def _cards(data: ReportData) -> str:
 
 
 def _rule_text(data: ReportData) -> str:
-    rule = data.alarm
-    parts = []
-    if rule.error_rate_above is not None:
-        parts.append(f"errors > {rule.error_rate_above:.0%}")
-    if rule.latency_ms_above is not None:
-        parts.append(f"p90 > {rule.latency_ms_above:,.0f} ms")
-    return " or ".join(parts) + f" over {scaled_period_s(rule, 1.0)} s"
+    return data.alarm.describe()
 
 
 def _table(headers: list[str], rows: list[list[str]], css: str = "") -> str:
@@ -242,7 +259,8 @@ def _checks_table(journal: Journal) -> str:
         limit = "-" if c.limit is None else (f"{c.limit:,.3g}" if isinstance(c.limit, float) else str(c.limit))
         value = value if c.value is None else f"{value} {c.unit}".strip()
         limit = limit if c.limit is None else f"{limit} {c.unit}".strip()
-        rows.append([_td(c.name), _td("PASS" if c.passed else "FAIL", "pass" if c.passed else "fail"),
+        verdict = {Verdict.PASSED: "PASS", Verdict.FAILED: "FAIL", Verdict.INCONCLUSIVE: "INCONCLUSIVE"}[c.verdict]
+        rows.append([_td(c.name), _td(verdict, c.verdict.value.replace("passed", "pass").replace("failed", "fail")),
                      _td(value, "num"), _td(limit, "num"), _td(c.detail, "detail")])
     return _table(["check", "verdict", "value", "limit", "detail"], rows, "checks")
 

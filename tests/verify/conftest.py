@@ -122,7 +122,7 @@ def make_journal(outage_end: int = 31, run_id: str = "run-1", start: int = T0, s
     base = dict(
         run_id=run_id, scenario=scenario, profile="smoke", target="local", target_kind="bundled",
         started_at=float(start), ended_at=start + 72.0, time_scale=0.05, rto_s=15.0, sustained_s=10.0,
-        alarm=AlarmRule(period_s=15), fault_at=fault_at, series=series,
+        alarm=AlarmRule().scaled(0.05), fault_at=fault_at, series=series,
         faults=[FaultRecord(id="bad", action="lambda.deploy-bad-version", provider="local", target="local",
                             intended_at=fault_at, injected_at=fault_at, reverted_at=start + 71.0)],
         remediations=[RemediationRecord(action="lambda.rollback", parameters={"to": "previous"},

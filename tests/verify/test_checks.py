@@ -19,7 +19,7 @@ def journal(segments=(), seconds=90, fault_at=T0 + 20.0, **kw):
         id="f", action="lambda.deploy-bad-version", provider="local", target="local",
         intended_at=fault_at, injected_at=fault_at)]
     base = dict(run_id="r", scenario="lambda-failure", profile="smoke", target="local", started_at=T0,
-                time_scale=0.05, rto_s=15.0, sustained_s=10.0, alarm=AlarmRule(period_s=15), fault_at=fault_at,
+                time_scale=0.05, rto_s=15.0, sustained_s=10.0, alarm=AlarmRule().scaled(0.05), fault_at=fault_at,
                 faults=faults, series=series)
     base.update(kw)
     return Journal(**base)
@@ -34,7 +34,10 @@ def test_outage_from_20_to_31_recovers_in_11_s_within_the_rto():
     checks = by_name(evaluate(j))
     assert list(checks) == ["slo-baseline", "detection", "rto", "slo-after-recovery"]
     assert checks["rto"].passed and checks["rto"].value == pytest.approx(11, abs=1)
-    assert checks["detection"].passed and checks["detection"].value == pytest.approx(1)
+    # The smoke alarm: 15 s periods on the clock (T0 is 5 s past a boundary, so [T0+10, T0+25) holds the
+    # fault with 5 of 15 s failed), read 3 s after the period at T0+28, itself an evaluation (every 3 s).
+    assert checks["detection"].passed and checks["detection"].value == pytest.approx(8)
+    assert "first bad second +0.0 s" in checks["detection"].detail and "alarm +8.0 s" in checks["detection"].detail
     assert checks["slo-baseline"].passed and checks["slo-after-recovery"].passed
 
 

@@ -34,7 +34,7 @@ def test_html_is_self_contained_with_charts_markers_and_tables(journal_factory, 
     assert html.count("<svg") == 4  # throughput, latency, error rate, per-second SLO strip
     for css in ("chart-rps", "chart-latency", "chart-errors", "chart-health"):
         assert css in html
-    assert "fault injected" in html and "detected +1.0 s" in html and "recovered +11.0 s" in html and "remediated" in html
+    assert "fault injected" in html and "alarm +8.0 s" in html and "recovered +11.0 s" in html and "remediated" in html
     assert "fault until recovery" in html  # the shaded band
     for fetch in ("src=", "href=", "url(", "@import", "http://", "https://", "<script"):
         assert fetch not in html  # nothing to fetch, no JS: it opens offline
