@@ -90,5 +90,10 @@ class Provider(Protocol):
         """An operator's action since `since` that performs (or attempts) the runbook step `call`: the first
         complete match, else the last attempt that does not match, else None. Changes nothing."""
 
+    def alarm_times(self, since: float) -> dict[str, float | None]:
+        """The target's own detection alarms, by name: when each first went to ALARM at or after `since`
+        (epoch s; None: not yet). Empty when the target names no alarm (the drill then judges detection
+        with its alarm model). Changes nothing."""
+
     def close(self) -> None:
         """Release clients and connections."""

@@ -14,6 +14,7 @@ import boto3
 from pydantic import JsonValue
 
 from chaos.actions import CATALOG, ActionCall, ActionKind
+from chaos.aws.alarm_history import AlarmHistory
 from chaos.aws.checks import guarded
 from chaos.aws.clients import AwsClients
 from chaos.aws.context import ActionHandler, AwsContext, AwsSettings, NamedCall
@@ -139,6 +140,11 @@ class AwsProvider:
     def remediate(self, call: ActionCall, context: RemediationContext) -> dict[str, JsonValue]:
         self._expect(call, ActionKind.REMEDIATION)
         return self.handler(call).remediate(call, context)
+
+    def alarm_times(self, since: float) -> dict[str, float | None]:
+        if not self.target.alarm_names:
+            return {}  # no alarms named: the drill's alarm model judges detection
+        return AlarmHistory(self.clients, self.target.region).alarm_times(self.target.alarm_names, since)
 
     def close(self) -> None:
         self.clients.close()

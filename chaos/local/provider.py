@@ -319,6 +319,9 @@ class LocalProvider:
         entries = self.client.get("/control/log", since=since).get("entries", [])
         return observe(call, context, entries)
 
+    def alarm_times(self, since: float) -> dict[str, float | None]:
+        return {}  # the bundled service has no alarms of its own: the drill's alarm model pages
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
