@@ -38,6 +38,7 @@ class Outcome(StrEnum):
     EXPECTED_FAILURE = "expected failure"
     FAILED = "FAILED"
     UNEXPECTED_PASS = "UNEXPECTED PASS"
+    INCONCLUSIVE = "INCONCLUSIVE"  # no check failed, one could not be judged (the reason says which, and why)
     ABORTED = "ABORTED"
     ERROR = "ERROR"
 
@@ -56,6 +57,8 @@ def judge(journal: Journal, error: BaseException | None) -> tuple[Outcome, ExitC
         return (Outcome.UNEXPECTED_PASS, ExitCode.CHECK_FAILED) if expected_fail else (Outcome.PASSED, ExitCode.PASSED)
     if status is RunStatus.FAILED:
         return (Outcome.EXPECTED_FAILURE, ExitCode.PASSED) if expected_fail else (Outcome.FAILED, ExitCode.CHECK_FAILED)
+    if status is RunStatus.INCONCLUSIVE:  # a promise not shown to hold is not kept, not even by a negative control
+        return Outcome.INCONCLUSIVE, ExitCode.CHECK_FAILED
     if status is RunStatus.ABORTED:
         return Outcome.ABORTED, ExitCode.CHECK_FAILED
     code = error.exit_code if isinstance(error, HarnessError) else ExitCode.TARGET_ERROR

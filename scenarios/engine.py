@@ -16,6 +16,7 @@ from chaos.provider import Provider
 from chaos.targets import REGION_ACTIONS
 from common.errors import HarnessError, PreflightError
 from loadtests.served_region import ServedRegionSampler
+from scenarios.detection_watch import DetectionWatch
 from scenarios.drill_load import DrillLoad, LoadFactory, LoadHandle, drill_load_plan
 from scenarios.drill_signals import DrillInterrupted, deferred_signals, signals_raise
 from scenarios.fault_tracker import FaultTracker
@@ -24,7 +25,6 @@ from scenarios.progress import DrillProgress
 from scenarios.schedule import DrillSchedule, StopWatch
 from scenarios.target_kinds import provider_for, session_for
 from scenarios.target_session import TargetSession
-from verify.detector import Detector
 from verify.journal import Journal, PhaseName, PhaseRecord, RunStatus
 from verify.recovery import RecoveryTracker
 from verify.windows import window_stats
@@ -82,6 +82,7 @@ class DrillEngine:
             harness_pid=os.getpid(),
         )
         self.tracker: FaultTracker | None = None
+        self.detection: DetectionWatch | None = None  # first bad second and alarm time, from the first fault
         self.load: LoadHandle | None = None
         self._last_save = 0.0
         self.error: BaseException | None = None  # why the run ended in ERROR, for the CLI
@@ -115,6 +116,7 @@ class DrillEngine:
                 self._start_target()
                 provider = self.provider_factory(self.plan.target, **self.session.provider_runtime())
                 self.tracker = FaultTracker(self.journal, self.journal_path, provider, clock=self.clock)
+                self.detection = DetectionWatch(self.plan, provider, self.journal)
                 self._preflight(provider)
                 self._seed()
                 self._drive()
@@ -159,7 +161,7 @@ class DrillEngine:
         self._phase_end(PhaseName.SEED)
 
     def _drive(self) -> None:
-        assert self.load is not None and self.tracker is not None
+        assert self.load is not None and self.tracker is not None and self.detection is not None
         plan = self.plan
         self._phase_start(PhaseName.LOAD)
         self.load.start()  # signs in the account pool, then sends load
@@ -172,7 +174,6 @@ class DrillEngine:
         inject_start = load_start + WARMUP_S + plan.baseline_s
         schedule = DrillSchedule(plan, inject_start)
         watches = [StopWatch(c) for c in plan.stop_conditions]
-        detector: Detector | None = None
         recovery: RecoveryTracker | None = None
         baseline_checked = False
         while True:
@@ -185,18 +186,15 @@ class DrillEngine:
                     for watch in watches:
                         if reason := watch.observe(sample):
                             raise DrillAborted(reason)
-                if detector is not None and self.journal.detected_at is None:
-                    if found := detector.observe(sample):
-                        self.journal.detected_at = found.detected_at
-                        self.journal.detection_s = found.detection_s
-                        self._phase_end(PhaseName.DETECT, found.detected_at)
-                        self._save()
+                if self.detection.started and self.detection.observe(sample):
+                    self._detected()
                 if recovery is not None and self.journal.recovered_at is None:
                     if found := recovery.observe(sample):
                         self.journal.recovered_at = found.recovered_at
                         self.journal.recovery_s = found.recovery_s
                         self._phase_end(PhaseName.RECOVER, found.confirmed_at)
                         self._save()
+            self.journal.flush_series(self.journal_path)  # each sample once, as it arrives
             if now >= inject_start and not baseline_checked:
                 if not self._baseline_complete(load_start, inject_start):
                     continue  # the baseline's last seconds are still in flight
@@ -206,17 +204,19 @@ class DrillEngine:
             if baseline_checked:
                 for _, fault in schedule.due_faults(now):
                     self.tracker.inject(fault.id, self._with_load_prefix(fault.call))
-                    if detector is None and self.journal.fault_at is not None:
-                        detector = Detector(plan.detection, self.journal.fault_at, 1.0)
+                    if recovery is None and self.journal.fault_at is not None:
                         recovery = RecoveryTracker(plan.slo, self.journal.fault_at, plan.sustained_s)
-                        # The alarm's trailing period reaches back before the fault, as in the final check.
                         for earlier in self.journal.series:
-                            detector.observe(earlier)
                             recovery.observe(earlier)
+                        # The alarm's periods reach back before the fault, as in the final check.
+                        self.detection.start(self.journal.fault_at, self.journal.series, now)
                         self._phase_start(PhaseName.DETECT, self.journal.fault_at)
                         self._phase_start(PhaseName.RECOVER, self.journal.fault_at)
                 if schedule.all_faults_injected():
                     self._phase_end(PhaseName.INJECT)
+                if self.detection.poll(now):  # the target's own alarms, when it names some
+                    self._detected()
+                # `on-detection` steps wait for the alarm time (detected_at), not the first bad second.
                 due = schedule.due_remediations(now, self.journal.fault_at, self.journal.detected_at)
                 for step in due:
                     if self.journal.phase(PhaseName.REMEDIATE) is None:
@@ -240,6 +240,11 @@ class DrillEngine:
         if prefix and "id_prefix" in call.spec.params.model_fields and not call.params.get("id_prefix"):
             return call.model_copy(update={"params": {**call.params, "id_prefix": prefix}})
         return call
+
+    def _detected(self) -> None:
+        if self.journal.detected_at is not None:
+            self._phase_end(PhaseName.DETECT, self.journal.detected_at)
+        self._save()
 
     def _baseline_complete(self, load_start: float, inject_start: float) -> bool:
         last_t = int(inject_start) - 1
@@ -279,13 +284,18 @@ class DrillEngine:
             observed = read_back(self.session.api_url, self.load.accounts(), probe,
                                  ca_bundle=drill_load_plan(self.plan).ca_bundle)
             self.journal.ledger = check_integrity(records, observed, self.journal.fault_at)
+        if self.detection is not None:
+            self.detection.poll(self.clock(), force=True)  # the target's alarms as they ended up
         self.journal.checks = evaluate(
             self.journal, self.plan.slo, self.plan.detection, [c.value for c in self.plan.checks]
         )
         self._phase_end(PhaseName.VERIFY)
-        failed = [c.name for c in self.journal.checks if not c.passed]
+        failed = [c.name for c in self.journal.checks if c.failed]
+        unjudged = [c for c in self.journal.checks if c.inconclusive]
         if failed:
             self._finish(RunStatus.FAILED, "check failed: " + ", ".join(failed))
+        elif unjudged:
+            self._finish(RunStatus.INCONCLUSIVE, "inconclusive: " + "; ".join(f"{c.name} ({c.detail})" for c in unjudged))
         else:
             self._finish(RunStatus.PASSED, "")
 

@@ -32,7 +32,7 @@ DEFAULT_TARGET = "local"  # a bundled service the harness starts; implied when t
 
 
 class Trigger(StrEnum):
-    ON_DETECTION = "on-detection"  # `delay` after the detection rule fired
+    ON_DETECTION = "on-detection"  # `delay` after the alarm went to ALARM (the alarm time, not the first bad second)
     AFTER_FAULT = "after-fault"  # `delay` after the first fault was injected
     NEVER = "never"  # documented runbook step, not run (self-healing fault, negative control)
 
@@ -326,7 +326,7 @@ def resolve(
         duration_s = (scenario.baseline + (scenario.max_duration or scenario.sustained)) * k + LOAD_ALLOWANCE_S
     shape = load.shape.model_copy(update={w: getattr(load.shape, w) * k for w in SHAPE_WAITS})
     load = load.model_copy(update={"duration_s": duration_s, "shape": shape})
-    detection = detection.model_copy(update={"period_s": detection.period_s * k})
+    detection = detection.scaled(k)  # period, metric delay and evaluation interval, like every other wait
 
     return DrillPlan(
         scenario=scenario_name,

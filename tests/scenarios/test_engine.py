@@ -9,6 +9,8 @@ import signal
 from pathlib import Path
 from typing import ClassVar
 
+import pytest
+
 from loadtests.records import SecondSample, new_histogram
 from scenarios.engine import DrillEngine
 from scenarios.models import Config, resolve
@@ -23,7 +25,8 @@ YAML_SCENARIO = {
     "max_duration": 40.0,
     "faults": [{"id": "bad", "action": "lambda.deploy-bad-version"}],
     "remediation": [{"action": "lambda.rollback", "when": "on-detection"}],
-    "detection": {"period_s": 2.0},
+    # A 2 s alarm read as soon as its period ends: pages 1-2 s after the fault (the manual's alarm: below).
+    "detection": {"period_s": 2.0, "metric_delay_s": 0},
     "checks": ["slo-baseline", "detection", "rto"],
 }
 
@@ -32,8 +35,8 @@ LOAD_PREFIX = "3fa2b1c0-"  # what every todo id of the fake load's run begins wi
 
 
 class SimClock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
 
     def __call__(self) -> float:
         return self.now
@@ -75,6 +78,9 @@ class FakeProvider:
         self.system.broken = False
         self.system.rollbacks += 1
         return {"to": context.fault("bad").undo["previous_version"]}
+
+    def alarm_times(self, since):
+        return {}  # names no alarm of its own: the drill's alarm model pages
 
     def close(self):
         pass
@@ -143,10 +149,11 @@ def plan_for(**changes):
 
 
 def run(
-    tmp_path: Path, interrupt_at: int | None = None, system=None, provider=FakeProvider, **changes
+    tmp_path: Path, interrupt_at: int | None = None, system=None, provider=FakeProvider, *,
+    start: float = 1_000_000.0, load_class=None, **changes
 ) -> tuple[Journal, SimSystem, FakeLoad]:
-    clock, system = SimClock(), system or SimSystem()
-    load = FakeLoad(system, clock, interrupt_at)
+    clock, system = SimClock(start), system or SimSystem()
+    load = (load_class or FakeLoad)(system, clock, interrupt_at)
     engine = DrillEngine(
         plan_for(**changes),
         tmp_path / "run",
@@ -272,6 +279,9 @@ class SlotProvider:
             fault = context.first_fault({"lambda.deploy-bad-version"}, having="previous_version")
             self.system.live = str(fault.undo["previous_version"])
             return {"to": self.system.live, "fault": fault.id}
+        return {}
+
+    def alarm_times(self, since):
         return {}
 
     def close(self):
@@ -442,3 +452,112 @@ class FakeSampler:
 
     def stop(self) -> dict[int, str]:
         return dict(self.SERVED)
+
+
+# ---- detection as the on-call sees it (issue 18) ---------------------------------------------------------------
+
+# lambda-failure in the full profile (time scale 1) with the manual's alarm: error rate > 5 % over a 300 s
+# period, read 60 s after the period, evaluated every minute. The fault lands at inject_start = start + 2 s
+# warm-up + 60 s baseline; `start` puts it where a test wants it in a 300 s period.
+FULL = {"rto": 300.0, "baseline": 60.0, "sustained": 60.0, "max_duration": 600.0, "detection": {}}
+
+
+def full_profile_run(tmp_path: Path, fault_offset: int):
+    fault_at = 1_000_200 + fault_offset  # 1,000,200 is a multiple of 300 (and 60)
+    return run(tmp_path, start=fault_at - 62.0, **FULL)
+
+
+def test_the_manuals_alarm_pages_minutes_after_a_total_outage_and_the_rto_check_uses_it(tmp_path: Path) -> None:
+    from verify.alarm_worst_case import detection_bounds
+    from verify.slo import AlarmRule
+
+    journal, system, _ = full_profile_run(tmp_path, fault_offset=0)
+    earliest, latest = (lambda b: (b.earliest_s, b.latest_s))(detection_bounds(AlarmRule(), 1.0))
+    assert (earliest, latest) == (76, 375)  # what `plan` prints for this alarm
+    # The fault at the start of a period: its period is read at +300 + 60 = +360 s, on the minute.
+    assert journal.first_bad_s == 0.0 and journal.detection_s == 360.0
+    assert earliest <= journal.detection_s <= latest and journal.detected_by == "cloudwatch model"
+    rollback = journal.remediations[-1]
+    assert rollback.action == "lambda.rollback" and rollback.started_at >= journal.detected_at
+    # Recovery starts after the rollback the alarm triggered: past the 5-minute RTO.
+    assert journal.recovery_s == pytest.approx(361.0, abs=1.0)
+    checks = {c.name: c for c in journal.checks}
+    assert not checks["rto"].passed and checks["rto"].value > 300
+    assert checks["detection"].value == 360.0
+    assert "first bad second +0.0 s" in checks["detection"].detail and "alarm +360.0 s" in checks["detection"].detail
+    assert journal.status is RunStatus.FAILED and system.rollbacks == 1
+
+
+def test_the_same_outage_late_in_a_period_is_paged_sooner_and_meets_the_rto(tmp_path: Path) -> None:
+    journal, _, _ = full_profile_run(tmp_path, fault_offset=284)
+    assert journal.detection_s == 76.0  # 16 of 300 s failed (5.3 %): read at 360, 76 s after the fault
+    assert journal.recovery_s == pytest.approx(77.0, abs=1.0)
+    assert {c.name: c.passed for c in journal.checks}["rto"]
+
+
+class AlarmingProvider(FakeProvider):
+    """A target with its own alarm, which goes to ALARM 30 s after the fault."""
+
+    fired_after_s: ClassVar[float] = 30.0
+    asked: ClassVar[list] = []
+
+    def alarm_times(self, since):
+        AlarmingProvider.asked.append(since)
+        now = self.system.clock.now
+        return {"errors": since + self.fired_after_s if now >= since + self.fired_after_s else None}
+
+
+def test_a_target_with_its_own_alarm_is_detected_when_that_alarm_fires(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(AlarmingProvider, "asked", [])
+    system = SimSystem()
+    system.clock = SimClock(1_000_000.0)  # the provider reads the simulated time through the system
+    clock = system.clock
+    load = FakeLoad(system, clock)
+    engine = DrillEngine(plan_for(), tmp_path / "run", load_factory=lambda url, plan, run_dir: load,
+                         session=FakeSession(), provider_factory=lambda target, **kw: AlarmingProvider(system),
+                         clock=clock)
+    engine.progress.enabled = False
+    journal = engine.run()
+    # The model (2 s periods, no delay) would page at +1-2 s; the rollback waited for the target's alarm.
+    assert journal.detected_by == "alarm errors" and journal.detection_s == 30.0
+    assert journal.alarm_times == {"errors": journal.fault_at + 30.0}
+    assert journal.remediations[-1].started_at >= journal.fault_at + 30.0
+    detection = {c.name: c for c in journal.checks}["detection"]
+    assert detection.value == 30.0 and "the cloudwatch model would have paged at +" in detection.detail
+    assert all(since == journal.fault_at for since in AlarmingProvider.asked) and len(AlarmingProvider.asked) >= 3
+
+
+class SaturatedLoad(FakeLoad):
+    """A starved load generator: every second it reports itself saturated."""
+
+    def poll(self, timeout: float) -> list[SecondSample]:
+        from loadtests.records import GeneratorHealth
+
+        busy = GeneratorHealth(cpu_percent=100.0, loop_lag_ms=80.0, saturated=True)
+        return [s.model_copy(update={"generator": busy}) for s in super().poll(timeout)]
+
+
+def test_a_saturated_generator_makes_the_latency_checks_inconclusive(tmp_path: Path) -> None:
+    from scenarios.drill_commands import Outcome, judge
+
+    checks = ["slo-baseline", "detection", "rto", "slo-after-recovery"]
+    journal, _, _ = run(tmp_path, load_class=SaturatedLoad, checks=checks)
+    verdicts = {c.name: c.verdict.value for c in journal.checks}
+    assert verdicts == {"slo-baseline": "inconclusive", "detection": "passed", "rto": "passed",
+                        "slo-after-recovery": "inconclusive"}
+    baseline = journal.checks[0]
+    assert not baseline.passed and "load generator was saturated in 5 of 5 s of the baseline window" in baseline.detail
+    assert journal.status is RunStatus.INCONCLUSIVE and journal.reason.startswith("inconclusive: slo-baseline (")
+    outcome, code = judge(journal, None)
+    assert (outcome, int(code)) == (Outcome.INCONCLUSIVE, 1)
+
+
+def test_samples_go_to_series_jsonl_and_journal_json_stays_small(tmp_path: Path) -> None:
+    import json
+
+    journal, _, _ = run(tmp_path)
+    run_dir = tmp_path / "run"
+    assert "series" not in json.loads((run_dir / "journal.json").read_text())
+    lines = (run_dir / "series.jsonl").read_text().splitlines()
+    assert [json.loads(line)["t"] for line in lines] == [s.t for s in journal.series]  # each once, in order
+    assert Journal.load(run_dir / "journal.json").series == journal.series
