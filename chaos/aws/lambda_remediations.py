@@ -50,7 +50,8 @@ class RollbackRemediation(ActionHandler):
 
     def named_calls(self, call: ActionCall) -> list[NamedCall]:
         alias = self._params(call).alias
-        return [*super().named_calls(call), ("lambda:UpdateAlias", {"FunctionName": self.target.function, "Name": alias})]
+        updated = {"FunctionName": self.target.function, "Name": alias}
+        return [*super().named_calls(call), ("lambda:UpdateAlias", updated)]
 
     def _params(self, call: ActionCall) -> Rollback:
         params = call.typed_params()

@@ -39,7 +39,9 @@ class Rule:
         shown = value if len(value) <= 80 else value[:77] + "..."
         out = []
         if size < self.min_len or size > self.max_len:
-            out.append(f"{self.what} {shown!r} is {size} {unit}; AWS allows {self.min_len}-{self.max_len} ({self.source})")
+            out.append(
+                f"{self.what} {shown!r} is {size} {unit}; AWS allows {self.min_len}-{self.max_len} ({self.source})"
+            )
         if self.pattern is not None and not re.fullmatch(self.pattern, value):
             bad = sorted({c for c in value if not re.fullmatch(self.pattern, c)}) if len(self.pattern) < 40 else []
             which = f" (not allowed: {' '.join(repr(c) for c in bad)})" if bad else ""
@@ -73,26 +75,48 @@ SSM_PARAMETER_REF = Rule("SSM parameter name", 1011, pattern=r"[a-zA-Z0-9_.\-/]+
 SSM_PARAMETER_VALUE = Rule("SSM parameter value", 4096, utf8=True, source="SSM parameter tiers: standard value 4 KB")
 SSM_DESCRIPTION = Rule("SSM parameter description", 1024, min_len=0, source="SSM PutParameter, Description: 0-1024")
 DYNAMODB_TABLE_NAME = Rule(
-    "DynamoDB table name", 255, min_len=3, pattern=r"[a-zA-Z0-9_.\-]+", source="DynamoDB naming rules: 3-255 of a-zA-Z0-9_.-"
+    "DynamoDB table name",
+    255,
+    min_len=3,
+    pattern=r"[a-zA-Z0-9_.\-]+",
+    source="DynamoDB naming rules: 3-255 of a-zA-Z0-9_.-",
 )
 DYNAMODB_BACKUP_NAME = Rule(
-    "DynamoDB backup name", 255, min_len=3, pattern=r"[a-zA-Z0-9_.\-]+", source="DynamoDB CreateBackup, BackupName: 3-255"
+    "DynamoDB backup name",
+    255,
+    min_len=3,
+    pattern=r"[a-zA-Z0-9_.\-]+",
+    source="DynamoDB CreateBackup, BackupName: 3-255",
 )
 LAMBDA_FUNCTION_NAME = Rule(
-    "Lambda function name", 64, pattern=r"[a-zA-Z0-9\-_]+", source="Lambda CreateFunction, FunctionName: 1-64 of a-zA-Z0-9-_"
+    "Lambda function name",
+    64,
+    pattern=r"[a-zA-Z0-9\-_]+",
+    source="Lambda CreateFunction, FunctionName: 1-64 of a-zA-Z0-9-_",
 )
 LAMBDA_ALIAS_NAME = Rule(
-    "Lambda alias name", 128, pattern=r"(?!^[0-9]+$)([a-zA-Z0-9\-_]+)", source="Lambda CreateAlias, Name: 1-128, not all digits"
+    "Lambda alias name",
+    128,
+    pattern=r"(?!^[0-9]+$)([a-zA-Z0-9\-_]+)",
+    source="Lambda CreateAlias, Name: 1-128, not all digits",
 )
-LAMBDA_DESCRIPTION = Rule("Lambda version description", 256, min_len=0, source="Lambda PublishVersion, Description: 0-256")
+LAMBDA_DESCRIPTION = Rule(
+    "Lambda version description", 256, min_len=0, source="Lambda PublishVersion, Description: 0-256"
+)
 FIS_TAG_KEY = Rule("FIS tag key", 128, source="FIS Tag key: 1-128")
 FIS_TAG_VALUE = Rule("FIS tag value", 256, min_len=0, source="FIS Tag value: 0-256")
 FIS_DESCRIPTION = Rule("FIS experiment template description", 512, source="FIS CreateExperimentTemplate: 1-512")
 FIS_ACTION_PARAMETER = Rule(
-    "FIS action parameter value", 1024, pattern=r"\S+", source="FIS ExperimentTemplateActionParameter: 1-1024, no spaces"
+    "FIS action parameter value",
+    1024,
+    pattern=r"\S+",
+    source="FIS ExperimentTemplateActionParameter: 1-1024, no spaces",
 )
 CLOUDWATCH_ALARM_NAME = Rule(
-    "CloudWatch alarm name", 255, pattern=r"[^\x00-\x1f\x7f]+", source="CloudWatch PutMetricAlarm, AlarmName: 1-255, no control characters"
+    "CloudWatch alarm name",
+    255,
+    pattern=r"[^\x00-\x1f\x7f]+",
+    source="CloudWatch PutMetricAlarm, AlarmName: 1-255, no control characters",
 )
 
 # Which parameters of which call each rule governs. Paths: "Name", "Tags.*.Key", "tags.*" (map values),
@@ -103,7 +127,10 @@ CALL_RULES: dict[str, dict[str, Rule]] = {
     "ssm:DeleteParameter": {"Name": SSM_PARAMETER_REF},
     "ssm:GetParametersByPath": {"Path": SSM_PARAMETER_REF},
     "dynamodb:CreateBackup": {"TableName": DYNAMODB_TABLE_NAME, "BackupName": DYNAMODB_BACKUP_NAME},
-    "dynamodb:RestoreTableToPointInTime": {"SourceTableName": DYNAMODB_TABLE_NAME, "TargetTableName": DYNAMODB_TABLE_NAME},
+    "dynamodb:RestoreTableToPointInTime": {
+        "SourceTableName": DYNAMODB_TABLE_NAME,
+        "TargetTableName": DYNAMODB_TABLE_NAME,
+    },
     "dynamodb:RestoreTableFromBackup": {"TargetTableName": DYNAMODB_TABLE_NAME},
     "dynamodb:DescribeTable": {"TableName": DYNAMODB_TABLE_NAME},
     "dynamodb:UpdateTable": {"TableName": DYNAMODB_TABLE_NAME},

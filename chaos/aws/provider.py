@@ -28,8 +28,9 @@ from chaos.aws.permissions import PermissionCheck
 from chaos.aws.polling import Poller
 from chaos.aws.region_faults import PauseReplicationFault, RegionOutageFault
 from chaos.aws.region_routing import RegionRouting
+from chaos.aws.table_backup import BackupRemediation
 from chaos.aws.table_corruption import TableCorruption
-from chaos.aws.table_restore import BackupRemediation, RestoreRemediation
+from chaos.aws.table_restore import RestoreRemediation
 from chaos.aws.table_throttle import TableThrottle
 from chaos.provider import RemediationContext, Undo
 from chaos.targets import REGION_ACTIONS, AwsTarget
@@ -105,7 +106,8 @@ class AwsProvider:
             problems += self.probe.problems(self.target)
         lines = [line for call in supported for line in self.plan(call)]
         problems += guarded(
-            lambda: PermissionCheck(self.ctx).problems(lines, caller[0]), "checking permissions (iam:SimulatePrincipalPolicy)"
+            lambda: PermissionCheck(self.ctx).problems(lines, caller[0]),
+            "checking permissions (iam:SimulatePrincipalPolicy)",
         )
         return list(dict.fromkeys(problems))  # the same function/table problem is reported once
 

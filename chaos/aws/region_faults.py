@@ -15,7 +15,7 @@ from chaos.aws.context import ActionHandler, NamedCall, api, marker_call
 from chaos.aws.fis import FisExperiment
 from chaos.aws.lambda_faults import ConcurrencyFault
 from chaos.aws.lambda_fis import start_fis_fault, stop_fis_fault
-from chaos.aws.table_restore import table_problems
+from chaos.aws.table_backup import table_problems
 from chaos.provider import Undo
 
 

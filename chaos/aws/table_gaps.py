@@ -90,7 +90,9 @@ class RestoreGaps:
         return [] if found is None or not found.get("Policy") else ["the resource-based policy of the source"]
 
     def _replicas(self, source: dict[str, Any]) -> list[str]:
-        regions = [r["RegionName"] for r in source.get("Replicas") or [] if r.get("RegionName") != self.ctx.target.region]
+        regions = [
+            r["RegionName"] for r in source.get("Replicas") or [] if r.get("RegionName") != self.ctx.target.region
+        ]
         if not regions:
             return []
         return [f"global-table replicas in {', '.join(regions)} (a restore creates a single-region table)"]

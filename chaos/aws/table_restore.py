@@ -1,4 +1,5 @@
-"""Runbook steps for scenario 2 (DynamoDB table corruption): back up, restore, repoint.
+"""Runbook steps for scenario 2 (DynamoDB table corruption): restore and repoint (the backup before it:
+`chaos.aws.table_backup`).
 
 A restore creates a new table with the data, keys, indexes, billing and
 encryption of the source, but not its TTL, stream, tags or PITR setting:
@@ -15,7 +16,7 @@ The source table is left as it is, for the post-mortem.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import JsonValue
@@ -26,6 +27,7 @@ from chaos.aws.context import ActionHandler, NamedCall, api
 from chaos.aws.errors import AwsApiError
 from chaos.aws.function import FunctionChanges, LambdaFunction, env_vars, publish_plan
 from chaos.aws.limits import LAMBDA_DESCRIPTION, fit
+from chaos.aws.table_backup import iso, table_problems, utc
 from chaos.aws.table_gaps import RestoreGaps
 from chaos.provider import RemediationContext
 from common.errors import ProviderError
@@ -33,72 +35,9 @@ from common.errors import ProviderError
 _BACKUPS_UNAVAILABLE = "ContinuousBackupsUnavailableException"
 
 
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=UTC)
-
-
-def _iso(value: Any) -> str:
-    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else str(value)
-
-
-def backup_name(table: str, at: datetime) -> str:
-    """The runbook's on-demand backup name: todos-backup-YYYYMMDD-HHMMSS (UTC)."""
-    return f"{table}-backup-{at:%Y%m%d-%H%M%S}"
-
-
 def repoint_description(variable: str, table: str) -> str:
     # Descriptions hold 256 characters and table names 255: cut, never refused (it only describes).
     return fit(f"hanbit-drill repoint {variable}={table}", LAMBDA_DESCRIPTION)
-
-
-class BackupRemediation(ActionHandler):
-    """create-backup todos-backup-YYYYMMDD-HHMMSS, waiting until it is AVAILABLE."""
-
-    actions = frozenset({"table.backup"})
-
-    def preflight(self, call: ActionCall) -> list[str]:
-        return table_problems(self, self.target.table)
-
-    def named_calls(self, call: ActionCall) -> list[NamedCall]:
-        name = backup_name(self.target.table, datetime(2025, 12, 31, 23, 59, 59))
-        return [*super().named_calls(call), ("dynamodb:CreateBackup", {"TableName": self.target.table, "BackupName": name})]
-
-    def plan(self, call: ActionCall) -> list[str]:
-        table = self.target.table
-        return [
-            "remediate: "
-            + api("dynamodb", "CreateBackup", TableName=table, BackupName=f"{table}-backup-<UTC YYYYMMDD-HHMMSS>"),
-            "remediate: " + api("dynamodb", "DescribeBackup", BackupArn="<backup>") + "  (until AVAILABLE)",
-        ]
-
-    def remediate(self, call: ActionCall, context: RemediationContext) -> dict[str, JsonValue]:
-        table = self.target.table
-        name = backup_name(table, datetime.now(UTC))
-        arn = self.ctx.call("dynamodb", "create_backup", TableName=table, BackupName=name)["BackupDetails"]["BackupArn"]
-
-        def available() -> dict[str, Any] | None:
-            details = self.ctx.call("dynamodb", "describe_backup", BackupArn=arn)["BackupDescription"]["BackupDetails"]
-            if details["BackupStatus"] == "DELETED":
-                raise ProviderError(f"backup {name} was deleted while being created")
-            return details if details["BackupStatus"] == "AVAILABLE" else None
-
-        details = self.ctx.poll.until(available, f"backup {name} to become AVAILABLE")
-        return {"backup_name": name, "backup_arn": arn, "created_at": _iso(details.get("BackupCreationDateTime"))}
-
-
-def table_problems(handler: ActionHandler, table: str, region: str | None = None) -> list[str]:
-    ctx = handler.ctx
-    region = region or ctx.target.region
-
-    def check() -> list[str]:
-        found = ctx.clients.call(
-            "dynamodb", "describe_table", region, TableName=table, ignore=("ResourceNotFoundException",)
-        )
-        if found is None:
-            return [f"DynamoDB table {table} does not exist in {region}"]
-        return []
-
-    return guarded(check, f"checking table {table} in {region}")
 
 
 class RestoreRemediation(ActionHandler):
@@ -264,11 +203,11 @@ class RestoreRemediation(ActionHandler):
                 raise ProviderError("table.restore from PITR needs the time of the fault, and no fault was injected")
             if pitr.get("PointInTimeRecoveryStatus") != "ENABLED":
                 raise ProviderError(f"point-in-time recovery is not enabled on table {table}")
-            at = _utc(context.fault_at - params.before_fault_s)
+            at = utc(context.fault_at - params.before_fault_s)
             earliest = pitr.get("EarliestRestorableDateTime")
             if isinstance(earliest, datetime) and at < earliest:
                 raise ProviderError(
-                    f"restore point {at.isoformat()} is before the earliest restorable time {_iso(earliest)} of {table}"
+                    f"restore point {at.isoformat()} is before the earliest restorable time {iso(earliest)} of {table}"
                 )
             self._wait_restorable(at)
             self.ctx.call(
@@ -281,14 +220,14 @@ class RestoreRemediation(ActionHandler):
             return {"restore_point": at.isoformat()}
         backups = self._backups(before=context.fault_at)
         if not backups:
-            when = "" if context.fault_at is None else f" made before the fault ({_utc(context.fault_at).isoformat()})"
+            when = "" if context.fault_at is None else f" made before the fault ({utc(context.fault_at).isoformat()})"
             raise ProviderError(f"table {table} has no AVAILABLE backup{when}")
         backup = backups[-1]
         self.ctx.call("dynamodb", "restore_table_from_backup", TargetTableName=target, BackupArn=backup["BackupArn"])
         return {
             "backup_arn": backup["BackupArn"],
             "backup_name": backup.get("BackupName", ""),
-            "restore_point": _iso(backup["BackupCreationDateTime"]),
+            "restore_point": iso(backup["BackupCreationDateTime"]),
         }
 
     def _wait_restorable(self, at: datetime) -> None:
@@ -312,7 +251,7 @@ class RestoreRemediation(ActionHandler):
         ):
             out += [b for b in page.get("BackupSummaries", []) if b.get("BackupStatus") == "AVAILABLE"]
         if before is not None:
-            out = [b for b in out if b["BackupCreationDateTime"] <= _utc(before)]
+            out = [b for b in out if b["BackupCreationDateTime"] <= utc(before)]
         return sorted(out, key=lambda b: b["BackupCreationDateTime"])
 
     def _wait_active(self, table: str) -> None:
@@ -334,12 +273,11 @@ class RestoreRemediation(ActionHandler):
             steps.append(("pitr", lambda: self._enable_pitr(target)))
         if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and ttl.get("AttributeName"):
             spec = {"Enabled": True, "AttributeName": ttl["AttributeName"]}
-            steps.append(
-                (
-                    f"ttl:{ttl['AttributeName']}",
-                    lambda: self.ctx.call("dynamodb", "update_time_to_live", TableName=target, TimeToLiveSpecification=spec),
-                )
-            )
+
+            def set_ttl() -> None:
+                self.ctx.call("dynamodb", "update_time_to_live", TableName=target, TimeToLiveSpecification=spec)
+
+            steps.append((f"ttl:{ttl['AttributeName']}", set_ttl))
         if tags:
             steps.append((f"tags:{len(tags)}", lambda: self._tag(target, tags)))
         stream = source.get("StreamSpecification") or {}
@@ -391,7 +329,8 @@ class RestoreRemediation(ActionHandler):
     def _repoint(self, target: str) -> dict[str, JsonValue]:
         fn, var = LambdaFunction(self.ctx), self.ctx.settings.table_name_variable
         previous = fn.get_alias().version
-        version = fn.publish_variant(FunctionChanges(env={var: target}), repoint_description(var, target), keep_latest=True)
+        description = repoint_description(var, target)
+        version = fn.publish_variant(FunctionChanges(env={var: target}), description, keep_latest=True)
         fn.update_alias(version)
         return {"repointed": f"{var}={target}", "from_version": previous, "to_version": version}
 

@@ -16,7 +16,7 @@ from pydantic import JsonValue
 from chaos.actions import ActionCall, ThrottleTable
 from chaos.aws.checks import guarded
 from chaos.aws.context import ActionHandler, NamedCall, api, clean_up_failed_inject, marker_call
-from chaos.aws.table_restore import table_problems
+from chaos.aws.table_backup import table_problems
 from chaos.provider import Undo
 from common.errors import ProviderError
 

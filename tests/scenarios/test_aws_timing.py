@@ -37,14 +37,30 @@ def test_run_refuses_the_smoke_profile_on_staging_with_the_reason(shipped, start
     err = capsys.readouterr().err
     assert started == []
     assert "lambda-failure: profile 'smoke' scales every wait by 0.05, below the 1 target 'staging' allows" in err
-    assert "detection period is 15s after scaling, but CloudWatch receives Lambda and API Gateway metrics once a minute" in err
+    assert (
+        "detection period is 15s after scaling, but CloudWatch receives Lambda and API Gateway metrics once a minute"
+        in err
+    )
     assert "table-corruption: " in err and "typically 5 minutes before now" in err
     assert "pass --force-time-scale" in err
 
 
 def test_force_time_scale_runs_it_anyway(shipped, started) -> None:
-    assert main(["run", "lambda-failure", "--target", "staging", "--profile", "smoke", "--allow-protected",
-                 "--force-time-scale"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "lambda-failure",
+                "--target",
+                "staging",
+                "--profile",
+                "smoke",
+                "--allow-protected",
+                "--force-time-scale",
+            ]
+        )
+        == 0
+    )
     assert [(p.scenario, p.time_scale) for p in started] == [("lambda-failure", 0.05)]
 
 
@@ -107,7 +123,9 @@ def test_a_detection_alarm_as_a_stop_condition_is_refused_with_the_reason() -> N
     assert problem.startswith("f.yaml:6: targets.staging: stop_alarm_arns ")
     assert "alarm:todo-api-error-rate'] name detection alarms (alarm_names)" in problem
     assert "recovery would come without the runbook step" in problem
-    guards_only = STAGING.replace("      - arn:aws:cloudwatch:ap-northeast-2:111122223333:alarm:todo-api-error-rate\n", "")
+    guards_only = STAGING.replace(
+        "      - arn:aws:cloudwatch:ap-northeast-2:111122223333:alarm:todo-api-error-rate\n", ""
+    )
     assert parse_config(guards_only, "f.yaml").targets["staging"].stop_alarm_arns[0].endswith("guard-errors-90")
 
 

@@ -37,8 +37,10 @@ def test_what_a_restore_left_undone_is_in_the_report_not_hidden_behind_ok(journa
         "not_repointed": ["todo-api:LIVE in ap-northeast-1 still serves TABLE_NAME=todos"],
     }
     html = render_html(journal)
-    assert ("ok, but: todos-restored lacks alarm todos-throttled (it watches todos); todo-api:LIVE in ap-northeast-1 "
-            "still serves TABLE_NAME=todos") in html
+    assert (
+        "ok, but: todos-restored lacks alarm todos-throttled (it watches todos); todo-api:LIVE in ap-northeast-1 "
+        "still serves TABLE_NAME=todos"
+    ) in html
     console = Console(record=True, width=400)
     render_console(journal, console)
     assert "ok, but: todos-restored lacks alarm todos-throttled" in console.export_text()

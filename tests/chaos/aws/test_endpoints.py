@@ -33,7 +33,9 @@ def test_a_failover_name_that_does_not_resolve(stack) -> None:
 def test_each_regional_endpoint_must_answer_for_its_region(stack) -> None:
     secondary = stack.target.secondary_api_url
     stack.endpoints.health[secondary] = (503, None)
-    assert endpoint_problems(stack.provider()) == [f"the ap-northeast-1 endpoint {secondary} answers /health with HTTP 503"]
+    assert endpoint_problems(stack.provider()) == [
+        f"the ap-northeast-1 endpoint {secondary} answers /health with HTTP 503"
+    ]
     del stack.endpoints.health[secondary]
     [problem] = endpoint_problems(stack.provider())
     assert problem.startswith(f"the ap-northeast-1 endpoint {secondary} does not answer /health: connection refused")

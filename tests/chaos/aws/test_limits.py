@@ -107,6 +107,8 @@ def test_a_call_breaking_a_rule_is_never_made(stack) -> None:
     provider = stack.provider(table="t" * 240)  # a valid table name; its runbook backup name is not
     from chaos.provider import RemediationContext
 
-    with pytest.raises(AwsLimitError, match=r"dynamodb:CreateBackup not called: DynamoDB backup name 't{77}\.\.\.' is 263"):
+    with pytest.raises(
+        AwsLimitError, match=r"dynamodb:CreateBackup not called: DynamoDB backup name 't{77}\.\.\.' is 263"
+    ):
         provider.remediate(ActionCall(name="table.backup"), RemediationContext(fault_at=None))
     assert [c.api for c in provider.clients.calls] == []

@@ -42,8 +42,13 @@ def shipped_calls() -> list[ActionCall]:
 
 def harness_role(stack, policy: dict, path: str = "/drills/") -> str:
     iam = stack.client("iam")
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}]}
-    arn = iam.create_role(RoleName="hanbit-drill-harness", Path=path, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}],
+    }
+    arn = iam.create_role(RoleName="hanbit-drill-harness", Path=path, AssumeRolePolicyDocument=json.dumps(trust))[
+        "Role"
+    ]["Arn"]
     iam.put_role_policy(RoleName="hanbit-drill-harness", PolicyName="drill", PolicyDocument=json.dumps(policy))
     return arn
 
@@ -74,7 +79,9 @@ def test_the_documented_policy_allows_every_call_of_the_shipped_drills(stack) ->
 
 
 def test_a_partial_policy_lists_every_missing_call_at_once_and_injects_nothing(stack) -> None:
-    policy = without(documented_policy(), "lambda:UpdateAlias", "ssm:DeleteParameter", "dynamodb:RestoreTableToPointInTime")
+    policy = without(
+        documented_policy(), "lambda:UpdateAlias", "ssm:DeleteParameter", "dynamodb:RestoreTableToPointInTime"
+    )
     provider = stack.provider(session=stack.session_as(harness_role(stack, policy)))
     problems = provider.preflight(shipped_calls())
     missing = permission_problems(problems)
@@ -88,7 +95,10 @@ def test_a_partial_policy_lists_every_missing_call_at_once_and_injects_nothing(s
         f"may not lambda:UpdateAlias on arn:aws:lambda:ap-northeast-2:{ACCOUNT}:function:todo-api (not allowed)"
         in missing[1]
     )
-    assert f"arn:aws:ssm:ap-northeast-2:{ACCOUNT}:parameter/hanbit-drill/todo-api/region.outage/ap-northeast-2" in missing[2]
+    assert (
+        f"arn:aws:ssm:ap-northeast-2:{ACCOUNT}:parameter/hanbit-drill/todo-api/region.outage/ap-northeast-2"
+        in missing[2]
+    )
     made = {c.api for c in provider.clients.calls}
     assert not made & {"ssm:PutParameter", "lambda:PutFunctionConcurrency", "lambda:UpdateAlias", "dynamodb:UpdateItem"}
     assert PreflightError(missing).exit_code == ExitCode.TARGET_ERROR
@@ -98,7 +108,9 @@ def test_an_explicit_deny_is_named(stack) -> None:
     policy = documented_policy()
     policy["Statement"].append({"Effect": "Deny", "Action": "lambda:PutFunctionConcurrency", "Resource": "*"})
     provider = stack.provider(session=stack.session_as(harness_role(stack, policy)))
-    missing = permission_problems(provider.preflight([ActionCall(name="lambda.reserved-concurrency", params={"limit": 0})]))
+    missing = permission_problems(
+        provider.preflight([ActionCall(name="lambda.reserved-concurrency", params={"limit": 0})])
+    )
     assert len(missing) == 1 and "lambda:PutFunctionConcurrency" in missing[0] and "(explicitly denied)" in missing[0]
 
 
@@ -111,11 +123,18 @@ def test_the_needs_come_from_the_plan_with_what_aws_implies(stack) -> None:
     assert ("dynamodb:RestoreTableToPointInTime", restored) in needs
     assert ("dynamodb:BatchWriteItem", restored) in needs and ("dynamodb:PutItem", restored) in needs
     # In the secondary region, on the alias it serves (a qualified call is authorized on the qualified ARN).
-    assert ("lambda:GetFunctionConfiguration", f"arn:aws:lambda:ap-northeast-1:{ACCOUNT}:function:todo-api:LIVE") in needs
+    assert (
+        "lambda:GetFunctionConfiguration",
+        f"arn:aws:lambda:ap-northeast-1:{ACCOUNT}:function:todo-api:LIVE",
+    ) in needs
     # The restored table is tagged, not the source (the plan quotes the placeholder '<todos-restored ARN>').
     assert ("dynamodb:TagResource", restored) in needs
-    bad = {(n.action, n.resource) for n in PermissionCheck(provider.ctx).needs(
-        provider.plan(ActionCall(name="lambda.deploy-bad-version")), ACCOUNT)}
+    bad = {
+        (n.action, n.resource)
+        for n in PermissionCheck(provider.ctx).needs(
+            provider.plan(ActionCall(name="lambda.deploy-bad-version")), ACCOUNT
+        )
+    }
     # Deleting the bad version is authorized on a version ARN, never on the function itself.
     assert ("lambda:DeleteFunction", f"arn:aws:lambda:ap-northeast-2:{ACCOUNT}:function:todo-api:*") in bad
     assert ("lambda:DeleteFunction", f"arn:aws:lambda:ap-northeast-2:{ACCOUNT}:function:todo-api") not in bad

@@ -87,7 +87,9 @@ def test_too_few_of_the_loads_items_is_a_preflight_error_and_nothing_is_touched(
     stack.put_items(30, prefix="real-")
     before = stack.items()
     provider = stack.provider()
-    with pytest.raises(PreflightError, match=r"only 4 item\(s\) of table todos have a todoId beginning with '3fa2b1c0-'"):
+    with pytest.raises(
+        PreflightError, match=r"only 4 item\(s\) of table todos have a todoId beginning with '3fa2b1c0-'"
+    ):
         provider.inject(CORRUPT)
     assert stack.items() == before and stack.markers() == []
     assert not [c for c in provider.clients.calls if c.api in ("dynamodb:UpdateItem", "dynamodb:DeleteItem")]
@@ -112,7 +114,9 @@ def test_preflight_checks_the_id_attribute_is_a_key_of_the_table(stack) -> None:
 
 def test_the_plan_shows_the_selection_by_prefix(stack) -> None:
     lines = "\n".join(stack.provider().plan(ActionCall(name="table.corrupt", params={"fraction": 0.2})))
-    assert 'dynamodb:Scan TableName=todos FilterExpression="begins_with(todoId, <the drill load\'s id prefix>)"' in lines
+    assert (
+        'dynamodb:Scan TableName=todos FilterExpression="begins_with(todoId, <the drill load\'s id prefix>)"' in lines
+    )
     assert "unless at least 10 such items exist after the baseline" in lines
 
 
