@@ -19,6 +19,7 @@ from loadtests.plan import LoadModel, LoadPlan
 from scenarios.cli_options import DEFAULT_FILE, add_file, add_profile, add_target, chosen_profile
 from scenarios.loader import load_config
 from scenarios.models import Config, DrillPlan, Trigger, resolve
+from scenarios.plan_detection import print_detection
 from scenarios.target_choice import choose_target, require_control, with_target
 from scenarios.target_kinds import provider_class
 
@@ -101,13 +102,7 @@ def _pct(ratio: float) -> str:
 
 
 def _alarm_line(plan: DrillPlan) -> str:
-    rule = plan.detection
-    parts = []
-    if rule.error_rate_above is not None:
-        parts.append(f"error rate > {_pct(rule.error_rate_above)}")
-    if rule.latency_ms_above is not None:
-        parts.append(f"p90 > {rule.latency_ms_above:g} ms")
-    return (" or ".join(parts) or "no alarm") + f" over {fmt(rule.period_s)}"
+    return plan.detection.describe()
 
 
 class _ProviderView:
@@ -196,6 +191,7 @@ def _print_plan(plan: DrillPlan, view: _ProviderView, out: TextIO, source: str) 
     if plan.rpo_s is not None:
         say(f"RPO: {fmt(plan.rpo_s)} (no acknowledged write older than this may be lost)")
     say()
+    print_detection(plan, say)
     _print_waits(plan, say)
     if plan.setup:
         say("setup (before the load, not reverted):")
