@@ -46,10 +46,10 @@ def harness_role(stack, policy: dict, path: str = "/drills/") -> str:
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}],
     }
-    arn = iam.create_role(RoleName="hanbit-drill-harness", Path=path, AssumeRolePolicyDocument=json.dumps(trust))[
+    arn = iam.create_role(RoleName="hanbit-drill", Path=path, AssumeRolePolicyDocument=json.dumps(trust))[
         "Role"
     ]["Arn"]
-    iam.put_role_policy(RoleName="hanbit-drill-harness", PolicyName="drill", PolicyDocument=json.dumps(policy))
+    iam.put_role_policy(RoleName="hanbit-drill", PolicyName="drill", PolicyDocument=json.dumps(policy))
     return arn
 
 
@@ -75,7 +75,7 @@ def test_the_documented_policy_allows_every_call_of_the_shipped_drills(stack) ->
     simulated = [c for c in provider.clients.calls if c.api == "iam:SimulatePrincipalPolicy"]
     # The assumed-role session is simulated as its role, path included (from iam:GetRole).
     assert simulated and {c.params["PolicySourceArn"] for c in simulated} == {role}
-    assert role == f"arn:aws:iam::{ACCOUNT}:role/drills/hanbit-drill-harness"
+    assert role == f"arn:aws:iam::{ACCOUNT}:role/drills/hanbit-drill"
 
 
 def test_a_partial_policy_lists_every_missing_call_at_once_and_injects_nothing(stack) -> None:
@@ -85,7 +85,7 @@ def test_a_partial_policy_lists_every_missing_call_at_once_and_injects_nothing(s
     provider = stack.provider(session=stack.session_as(harness_role(stack, policy)))
     problems = provider.preflight(shipped_calls())
     missing = permission_problems(problems)
-    role = f"arn:aws:iam::{ACCOUNT}:role/drills/hanbit-drill-harness"
+    role = f"arn:aws:iam::{ACCOUNT}:role/drills/hanbit-drill"
     assert [re.match(rf"{re.escape(role)} may not (\S+) on", p).group(1) for p in missing] == [
         "dynamodb:RestoreTableToPointInTime",
         "lambda:UpdateAlias",
