@@ -70,6 +70,7 @@ class ObservedAction:
 class Provider(Protocol):
     name: ClassVar[str]
     supported_actions: ClassVar[frozenset[str]]
+    observable_actions: ClassVar[frozenset[str]]  # runbook steps `observe` can see an operator take
 
     def preflight(self, calls: list[ActionCall]) -> list[str]:
         """Check the target can take and undo each call. Returns problems (empty = fine). Injects nothing."""

@@ -19,6 +19,7 @@ from chaos.targets import BundledTarget, Target
 from common.durations import Duration
 from common.errors import InvalidInputError
 from loadtests.plan import LoadPlan
+from scenarios.gameday.runbook import PLACEHOLDERS, unknown_placeholders
 from scenarios.target_kinds import TargetSpec
 from verify.checks import CheckName, CheckNameField
 from verify.slo import AlarmRule, Slo
@@ -74,9 +75,29 @@ class FaultSpec(ActionStep):
         return self.id or self.action
 
 
+class Performer(StrEnum):
+    HARNESS = "harness"  # the harness performs the step when its trigger fires
+    OPERATOR = "operator"  # the harness pages the on-call and watches for the runbook's action (game day)
+
+
 class RemediationSpec(ActionStep):
     when: Trigger = Trigger.ON_DETECTION
     delay: Duration = Field(0.0, description="wait this long after the trigger (operator response time)")
+    by: Performer = Performer.HARNESS
+    runbook: str | dict[str, str] | None = Field(
+        None, description="the step as the on-call runs it; one template, or one per target kind")
+    operator_timeout: Duration | None = Field(
+        None, description="by: operator - the harness performs the step itself after this (default: the RTO)")
+
+    @model_validator(mode="after")
+    def _runbook(self) -> Self:
+        if self.by is Performer.OPERATOR and self.runbook is None:
+            raise ValueError("by: operator needs a `runbook:` (the command the on-call is paged with)")
+        unknown = unknown_placeholders(self.runbook) if self.runbook is not None else set()
+        if unknown:
+            raise ValueError(f"runbook: unknown placeholder(s) {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(sorted(PLACEHOLDERS))}")
+        return self
 
 
 class StopConditionSpec(_Strict):
@@ -111,6 +132,8 @@ class Profile(_Strict):
     time_scale: float = Field(1.0, gt=0, le=10, description="multiplies every wait and time limit")
     load: Block = Field(default_factory=dict)
     scenarios: list[str] | None = Field(None, description="the suite `run` executes; default: all")
+    remediation_by: Performer | None = Field(
+        None, description="who performs every runbook step with a `runbook:` in this profile (game day: operator)")
 
 
 class Scenario(_Strict):
@@ -176,6 +199,13 @@ class PlannedRemediation(BaseModel):
     call: ActionCall
     when: Trigger
     delay_s: float  # scaled
+    by: Performer = Performer.HARNESS
+    runbook: str | dict[str, str] | None = None
+    operator_timeout_s: float | None = None  # scaled; None: the RTO
+
+    @property
+    def by_operator(self) -> bool:
+        return self.by is Performer.OPERATOR
 
     @property
     def by_engine(self) -> bool:
@@ -347,7 +377,12 @@ def resolve(
         teardown=[s.call() for s in scenario.teardown],
         faults=[PlannedFault(id=f.fault_id, call=f.call(), at_s=f.at * k) for f in scenario.faults],
         remediations=[
-            PlannedRemediation(call=r.call(), when=r.when, delay_s=r.delay * k) for r in scenario.remediation
+            PlannedRemediation(
+                call=r.call(), when=r.when, delay_s=r.delay * k, runbook=r.runbook,
+                by=profile.remediation_by if profile.remediation_by and r.runbook else r.by,
+                operator_timeout_s=scaled(r.operator_timeout),
+            )
+            for r in scenario.remediation
         ],
         stop_conditions=[
             PlannedStop(metric=m, threshold=v, for_s=s.for_ * k) for s in scenario.stop_conditions for m, v in s.metrics()

@@ -24,6 +24,8 @@ from chaos.aws.lambda_fis import FisLambdaFault
 from chaos.aws.lambda_remediations import DeleteConcurrencyRemediation, RollbackRemediation, UpdateConfigRemediation
 from chaos.aws.limits import AwsLimitError, call_problems
 from chaos.aws.markers import FaultMarkers
+from chaos.aws.operator_observe import OBSERVABLE_ACTIONS
+from chaos.aws.operator_observe import observe as observe_operator
 from chaos.aws.permissions import PermissionCheck
 from chaos.aws.polling import Poller
 from chaos.aws.region_faults import PauseReplicationFault, RegionOutageFault
@@ -32,7 +34,7 @@ from chaos.aws.table_backup import BackupRemediation
 from chaos.aws.table_corruption import TableCorruption
 from chaos.aws.table_restore import RestoreRemediation
 from chaos.aws.table_throttle import TableThrottle
-from chaos.provider import RemediationContext, Undo
+from chaos.provider import ObservedAction, RemediationContext, Undo
 from chaos.targets import REGION_ACTIONS, AwsTarget
 from common.errors import InvalidInputError
 
@@ -57,6 +59,7 @@ class AwsProvider:
     name: ClassVar[str] = "aws"
     # auth.expire-tokens is left out: Cognito has no "reject every token issued so far" switch.
     supported_actions: ClassVar[frozenset[str]] = frozenset().union(*(h.actions for h in HANDLERS))
+    observable_actions: ClassVar[frozenset[str]] = OBSERVABLE_ACTIONS  # game-day steps an operator may take
 
     def __init__(
         self,
@@ -147,6 +150,9 @@ class AwsProvider:
         if not self.target.alarm_names:
             return {}  # no alarms named: the drill's alarm model judges detection
         return AlarmHistory(self.clients, self.target.region).alarm_times(self.target.alarm_names, since)
+
+    def observe(self, call: ActionCall, since: float, context: RemediationContext) -> ObservedAction | None:
+        return observe_operator(self.ctx, call, since, context)
 
     def close(self) -> None:
         self.clients.close()

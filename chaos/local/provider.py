@@ -15,7 +15,7 @@ from pydantic import JsonValue
 
 from chaos.actions import ActionCall
 from chaos.local.control_client import ControlClient
-from chaos.local.observe import observe
+from chaos.local.observe import MATCHERS, observe
 from chaos.provider import ObservedAction, RemediationContext, Undo
 from chaos.targets import BundledTarget
 from common.errors import HarnessError, ProviderError
@@ -259,6 +259,7 @@ ACTIONS: dict[str, LocalAction] = {
 class LocalProvider:
     name: ClassVar[str] = "local"
     supported_actions: ClassVar[frozenset[str]] = frozenset(ACTIONS)
+    observable_actions: ClassVar[frozenset[str]] = frozenset(MATCHERS)  # game-day steps an operator may take
 
     def __init__(self, target: BundledTarget, data_dir: str | None = None, api_url: str | None = None) -> None:
         self.target = target

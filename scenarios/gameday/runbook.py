@@ -51,9 +51,13 @@ def values(target: Any, call: ActionCall, context: RemediationContext, runtime: 
     found.setdefault("target_table", "todos-restored")
     found.setdefault("to_region", target.model_dump().get("secondary_region") or "ap-northeast-1")
     found.update({k: v for k, v in call.params.items() if v is not None})
-    fault = context.first_fault({"lambda.deploy-bad-version"}, having="previous_version")
-    if fault is not None:
-        found["previous_version"] = fault.undo["previous_version"]
+    # The version before the drill's first alias-moving fault (the bundled and AWS providers name it
+    # `previous_version` and `alias_version` in their undo data).
+    for key in ("previous_version", "alias_version"):
+        fault = context.first_fault({"lambda.deploy-bad-version", "lambda.invocation-error"}, having=key)
+        if fault is not None:
+            found["previous_version"] = fault.undo[key]
+            break
     if context.fault_at is not None:
         found["restore_time"] = _iso(context.fault_at - float(call.params.get("before_fault_s", 1.0)))
     return {k: str(v) for k, v in found.items() if k in PLACEHOLDERS and v is not None}
