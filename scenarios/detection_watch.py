@@ -6,6 +6,10 @@ alarms (`Provider.alarm_times`): a target that names alarms (a real stack) is de
 goes to ALARM, polled every `ALARM_POLL_S`; the model then only stands beside it in the reports. The
 journal gets `first_bad_at`, `detected_at` (what `when: on-detection` remediations wait for) and
 `alarm_times` as they become known.
+
+A service can recover before its alarm pages (the bundled edge fails over on its own in seconds; a
+300 s period is read minutes later). A drill that judges detection, or waits for it, then runs on
+until the alarm fires or can no longer fire for this fault (`waiting`, `detection_horizon_s`).
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from collections.abc import Iterable
 from chaos.provider import Provider
 from common.errors import HarnessError
 from loadtests.records import SecondSample
-from scenarios.models import DrillPlan
+from scenarios.models import DrillPlan, Trigger
 from verify.detection import DetectionModel, FirstBadTracker
-from verify.detection_models import detection_model
+from verify.detection_models import detection_horizon_s, detection_model
 from verify.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,9 @@ class DetectionWatch:
         self.first_bad: FirstBadTracker | None = None
         self.by_target = False  # the target's own alarms page (it named some)
         self._last_poll: float | None = None
+        self._needed = any(c.value == "detection" for c in plan.checks) or any(
+            r.when is Trigger.ON_DETECTION for r in plan.remediations
+        )
 
     @property
     def started(self) -> bool:
@@ -57,6 +64,15 @@ class DetectionWatch:
         self.model.observe(sample)
         self.first_bad.observe(sample)
         return self._update()
+
+    def waiting(self, now: float) -> bool:
+        """Whether the drill should run on for the alarm: the plan judges or waits for detection, the alarm has
+        not fired, and it still may for this fault."""
+        if not self.started or not self._needed or self.journal.detected_at is not None:
+            return False
+        assert self.journal.fault_at is not None
+        slack = ALARM_POLL_S if self.by_target else 0.0  # the target's alarm is read every ALARM_POLL_S
+        return now < self.journal.fault_at + detection_horizon_s(self.plan.detection) + slack
 
     def poll(self, now: float, *, force: bool = False) -> bool:
         """Ask the target for its alarms (every ALARM_POLL_S, or now); True when the detection changed."""

@@ -267,6 +267,8 @@ class DrillEngine:
             return False
         if not schedule.all_faults_injected() or self.journal.recovered_at is None:
             return False
+        if self.detection is not None and self.detection.waiting(now):
+            return False  # recovered before the alarm paged: it still may, and the drill judges it
         return not schedule.remediation_pending(self.journal.fault_at, self.journal.detected_at)
 
     def _verify(self) -> None:

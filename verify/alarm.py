@@ -12,6 +12,11 @@ Time, as CloudWatch keeps it (all seconds already scaled by the profile, like ev
   delay** (`verify.slo.METRIC_DELAY_S`): the evaluation range is the N + 2 most recent of those
   (`verify.alarm_eval`), and the state follows the documented missing-data rules.
 
+The load is the metric: before its first sample there is none, as before an alarm is created (the
+harness's reading: the drill's load is the only traffic it sees, so the minutes before it are not an
+outage). Periods that end before the series begins are left out of the evaluation range, and an
+evaluation with no period of the series in its range is not made.
+
 Each threshold of the rule is one alarm (error rate, latency), each with its own state, starting in
 INSUFFICIENT_DATA. Detection is the first evaluation after the fault in which one of them is in
 ALARM: the moment the on-call is paged. An evaluation at E is made once the series has reached E
@@ -112,6 +117,7 @@ class CloudWatchAlarmModel:
         self._periods: dict[int, Period] = {}
         self._next_eval: int | None = None  # index j of the next evaluation, at j * interval
         self._last_t: int | None = None
+        self._first_period: int | None = None  # the period of the series' first second
         self._state_at_fault: dict[str, AlarmState] = {}
 
     def observe(self, sample: SecondSample) -> Detection | None:
@@ -122,9 +128,10 @@ class CloudWatchAlarmModel:
 
     def _step(self, sample: SecondSample) -> None:
         self._last_t = sample.t
+        k = sample.t // self.period_s
         if self._next_eval is None:
             self._next_eval = math.ceil(sample.t / self.interval_s - 1e-9)
-        k = sample.t // self.period_s
+            self._first_period = k
         period = self._periods.get(k)
         if period is None:
             period = self._periods[k] = Period(k * self.period_s)
@@ -136,9 +143,12 @@ class CloudWatchAlarmModel:
 
     def _evaluate(self, at: float) -> None:
         last = math.floor((at - self.delay_s) / self.period_s + 1e-9) - 1  # the last period ended by then
-        keys = range(last - self.range + 1, last + 1)
+        assert self._first_period is not None
+        keys = range(max(last - self.range + 1, self._first_period), last + 1)
         for old in [k for k in self._periods if k < keys.start]:
             del self._periods[old]
+        if not keys:
+            return  # no period of the series has ended and landed yet: nothing to evaluate
         periods = [self._periods.get(k) for k in keys]
         after_fault = at > self.fault_at
         self.evaluated_after_fault += after_fault

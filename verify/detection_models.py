@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from loadtests.records import SecondSample
 from verify.alarm import CloudWatchAlarmModel
+from verify.alarm_eval import evaluation_range
 from verify.detection import DetectionModel
 from verify.detector import Detector
 from verify.slo import AlarmRule, DetectionModelName
@@ -25,3 +26,13 @@ def run_detection(series: Iterable[SecondSample], rule: AlarmRule, fault_at: flo
         if model.observe(sample) is not None:
             break
     return model
+
+
+def detection_horizon_s(rule: AlarmRule) -> float:
+    """How long after a fault the rule's alarm may still go to ALARM for it (a drill waits that long before
+    calling it silent): the evaluation range of periods plus one, the metric delay and an evaluation
+    interval (cloudwatch: a missing-data alarm fires only once its range has emptied); the trailing period."""
+    if rule.model is DetectionModelName.TRAILING:
+        return rule.whole_period_s + 1.0
+    periods = evaluation_range(rule.evaluation_periods) + 1
+    return periods * rule.whole_period_s + rule.metric_delay_s + rule.interval_s

@@ -561,3 +561,38 @@ def test_samples_go_to_series_jsonl_and_journal_json_stays_small(tmp_path: Path)
     lines = (run_dir / "series.jsonl").read_text().splitlines()
     assert [json.loads(line)["t"] for line in lines] == [s.t for s in journal.series]  # each once, in order
     assert Journal.load(run_dir / "journal.json").series == journal.series
+
+
+def test_a_drill_that_recovers_before_the_alarm_pages_runs_on_until_it_does(tmp_path: Path) -> None:
+    # The fault is undone 1 s after it (as the bundled edge fails over on its own); the alarm's 10 s period
+    # is read 2 s after it ends. The drill waits for the alarm instead of ending at recovery + sustained.
+    journal, _, load = run(
+        tmp_path,
+        start=1_000_053.0,  # 2 s warm-up + 5 s baseline: the fault lands at 1,000,060, a period's start
+        remediation=[{"action": "revert-fault", "when": "after-fault", "delay": 1.0, "params": {"fault": "bad"}}],
+        detection={"period_s": 10.0, "metric_delay_s": 2.0},
+        checks=["detection", "rto"],
+    )
+    assert journal.fault_at == 1_000_060.0 and journal.recovered_at < journal.detected_at
+    # 1 or 2 of the period's 10 s failed (> 5 %): read at 1,000,072, evaluated every 10 s: at 1,000,080.
+    assert journal.detection_s == 20.0 and journal.status is RunStatus.PASSED, journal.reason
+    assert load.polls >= 7 + 20
+
+
+def test_an_alarm_that_never_fires_lets_the_drill_end_at_its_horizon(tmp_path: Path) -> None:
+    from verify.detection_models import detection_horizon_s
+    from verify.slo import AlarmRule
+
+    # errors never reach 5 % of a period (the alarm's threshold is 100 %): the drill stops waiting after
+    # the horizon, (3 + 1) x 10 + 2 + 10 = 52 s, not at its deadline.
+    journal, _, load = run(
+        tmp_path,
+        remediation=[{"action": "revert-fault", "when": "after-fault", "delay": 1.0, "params": {"fault": "bad"}}],
+        detection={"period_s": 10.0, "metric_delay_s": 2.0, "error_rate_above": 1.0},
+        checks=["detection", "rto"],
+        max_duration=200.0,
+    )
+    horizon = detection_horizon_s(AlarmRule(period_s=10.0, metric_delay_s=2.0))
+    assert horizon == 52.0
+    assert journal.detected_at is None and journal.status is RunStatus.FAILED
+    assert 7 + horizon <= load.polls <= 7 + horizon + 3  # 2 s warm-up and 5 s baseline before the fault

@@ -156,3 +156,16 @@ def test_out_of_order_samples_are_rejected() -> None:
     model.observe(SecondSample(t=BASE))
     with pytest.raises(ValueError, match="time order"):
         model.observe(SecondSample(t=BASE))
+
+
+def test_no_metric_before_the_load_is_no_outage() -> None:
+    # A smoke drill: 3 s periods read 3 s late, missing data breaching, the load 5 s old at the fault. The
+    # periods before the load's first second are not in the evaluation range: no ALARM before the fault.
+    rollback = AlarmRule(period_s=60, latency_ms_above=None, treat_missing_data=TreatMissingData.BREACHING)
+    smoke = rollback.scaled(0.05)
+    series = fault_series(BASE - 5, 30, BASE + 1.0, latencies=False)
+    model = run_detection(series, smoke, BASE + 1.0)
+    assert model.detection is not None and not model.detection.alarming_before_fault
+    # The fault's period [BASE, BASE + 3) has 2 of 3 s failed; read at BASE + 6, an evaluation (every 3 s).
+    assert model.detection.detection_s == 5.0
+    assert all(e.datapoints.count(" ") < 2 for e in model.alarms[0].history[:1])  # the first range: one period
