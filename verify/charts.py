@@ -67,7 +67,10 @@ def steps(
             start = cause
             if points and points[-1][1] is not None:
                 points.append((cause, points[-1][1]))
-        points += [(start, y), (x + width, y)]
+        if len(points) >= 2 and points[-1] == (start, y) and points[-2][1] == y:
+            points[-1] = (x + width, y)  # the same value on: one longer step (a 2-hour drill stays small)
+        else:
+            points += [(start, y), (x + width, y)]
     return points
 
 

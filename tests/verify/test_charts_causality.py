@@ -54,7 +54,7 @@ def fault_line_x(svg: str) -> float:
 @pytest.mark.parametrize("journal", SHIPPED, ids=[j.scenario for j in SHIPPED])
 def test_no_failure_is_drawn_left_of_the_fault_line(journal: Journal) -> None:
     html = render_html(journal)
-    checked = 0
+    before = after = 0
     for svg in charts(html):
         if "chart-health" in svg:
             continue
@@ -62,11 +62,14 @@ def test_no_failure_is_drawn_left_of_the_fault_line(journal: Journal) -> None:
         for name, points in re.findall(r'data-series="([^"]+)" points="([^"]*)"', svg):
             if not name.startswith(FAILURE_SERIES):
                 continue
+            # Step lines: every segment is horizontal or vertical, so checking the vertices checks the line.
             for x, y in (map(float, p.split(",")) for p in points.split()):
-                checked += 1
                 if x < fault_x - 0.05:
+                    before += 1
                     assert y == pytest.approx(PLOT_BOTTOM), f"{name}: failure drawn at x={x} < fault line {fault_x}"
-    assert checked > 100  # the failure lines were there to check
+                else:
+                    after += y < PLOT_BOTTOM - 1  # a failure drawn, right of the line
+    assert before >= 3 and after >= 3  # the three failure lines run on both sides of the fault line
 
 
 @pytest.mark.parametrize("journal", SHIPPED, ids=[j.scenario for j in SHIPPED])
@@ -84,3 +87,4 @@ def test_steps_start_the_straddling_bucket_at_the_cause() -> None:
     assert steps([(-1, 0.0), (0, 50.0), (1, 100.0)], 1.0, cause=0.5) == [
         (-1, 0.0), (0, 0.0), (0.5, 0.0), (0.5, 50.0), (1, 50.0), (1, 100.0), (2, 100.0)]
     assert steps([(0.0, None), (1.0, 3.0)]) == [(0.0, None), (1.0, 3.0), (2.0, 3.0)]
+    assert steps([(0, 1.0), (1, 1.0), (2, 1.0), (3, 2.0)]) == [(0, 1.0), (3, 1.0), (3, 2.0), (4, 2.0)]
