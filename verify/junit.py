@@ -38,6 +38,12 @@ def _suite(journal: Journal, name: str) -> ET.Element:
     for key, value in (("run_id", journal.run_id), ("profile", journal.profile), ("target", journal.target),
                        ("status", journal.status.value), ("expected_to_fail", str(journal.expected_to_fail).lower())):
         ET.SubElement(props, "property", name=key, value=value)
+    # The two moments after the fault, whichever checks ran: what the load saw first, and when the alarm paged.
+    for key, seconds in (("first_bad_s", journal.first_bad_s), ("alarm_s", journal.detection_s)):
+        if seconds is not None:
+            ET.SubElement(props, "property", name=key, value=f"{seconds:.3f}")
+    if journal.detected_by:
+        ET.SubElement(props, "property", name="alarm_by", value=journal.detected_by)
     counts: Counter[str] = Counter()
     any_failed = False
     for check in journal.checks:

@@ -71,3 +71,12 @@ def test_junit_expected_failures_are_skipped_and_an_unexpected_pass_fails(journa
     assert suites["lambda-failure"].get("skipped") == "2" and suites["lambda-failure"].get("failures") == "0"
     assert suites["negative-control"].find("testcase[@name='expected-failure']/failure") is not None
     assert suites["crashed"].find("testcase[@name='run']/error").get("message") == "provider died"
+
+
+def test_junit_suite_properties_carry_the_first_bad_second_and_the_alarm_time(journal_factory, tmp_path):
+    journal = journal_factory(first_bad_s=0.0, detection_s=8.0, detected_by="cloudwatch model")  # as the engine
+    suite = ET.parse(write_junit([journal], tmp_path / "j.xml")).getroot().find("testsuite")
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert (props["first_bad_s"], props["alarm_s"], props["alarm_by"]) == ("0.000", "8.000", "cloudwatch model")
+    detection = suite.find("testcase[@name='detection']/system-out").text
+    assert "first bad second +0.0 s" in detection and "alarm +8.0 s (cloudwatch model" in detection
