@@ -6,7 +6,7 @@ Shared contract between the scenario files (`scenarios`) and the runner (`loadte
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -54,6 +54,71 @@ class Weights(BaseModel):
         return self
 
 
+class BundledAuth(BaseModel):
+    """Accounts sign up and in through the API's own endpoints (`/auth/signup`, `/auth/token`): the bundled service."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["bundled"] = "bundled"
+
+
+# What AWS allows for a user pool id: `<region>_<id>`; the region part is where the pool lives.
+USER_POOL_ID = r"^[\w-]+_[0-9a-zA-Z]+$"
+
+
+def region_of_pool(user_pool_id: str) -> str:
+    """The region a user pool id names (`ap-northeast-2_AbC123` -> `ap-northeast-2`)."""
+    return user_pool_id.split("_", 1)[0]
+
+
+class CognitoAuth(BaseModel):
+    """Accounts live in a Cognito user pool and sign in through one of its app clients (the pool an API
+    Gateway Cognito authorizer trusts). The harness creates them with the Cognito admin API; the load sends
+    the token the authorizer validates and refreshes it before it expires (loadtests.signin)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["cognito"] = "cognito"
+    user_pool_id: str = Field(pattern=USER_POOL_ID)
+    client_id: str = Field(min_length=1, max_length=128, pattern=r"^[\w+]+$")
+    region: str | None = Field(
+        None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$", description="the pool's region; default the one its id begins with"
+    )
+    token: Literal["id", "access"] = Field(
+        "id",
+        description="the token sent as the bearer token: a REST API's Cognito authorizer validates the ID token "
+        "unless its methods name OAuth scopes (then the access token)",
+    )
+    endpoint_url: str | None = Field(
+        None, pattern=r"^https?://", description="another cognito-idp endpoint (a FIPS endpoint, a local emulator); default AWS's regional one"
+    )
+    username_prefix: str = Field(
+        "hanbit-drill-",
+        min_length=3,
+        pattern=r"^[\w.+=@-]+$",
+        description="the pool's accounts the drill owns: it creates, reuses and removes only these",
+    )
+
+    @property
+    def pool_region(self) -> str:
+        return self.region or region_of_pool(self.user_pool_id)
+
+    @property
+    def idp_url(self) -> str:
+        """Where InitiateAuth is sent (JSON 1.1; it needs no signature)."""
+        return self.endpoint_url or f"https://cognito-idp.{self.pool_region}.amazonaws.com/"
+
+    @model_validator(mode="after")
+    def _pool_in_region(self) -> Self:
+        # A pool id names its region: a different `region` could only ever answer "no such pool".
+        if self.region is not None and region_of_pool(self.user_pool_id) != self.region:
+            raise ValueError(f"user pool {self.user_pool_id} is in {region_of_pool(self.user_pool_id)}, not {self.region}")
+        return self
+
+
+LoadAuth = Annotated[BundledAuth | CognitoAuth, Field(discriminator="kind")]
+
+
 class LoadPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -84,6 +149,11 @@ class LoadPlan(BaseModel):
         None,
         description="https targets: a PEM file of the CAs to trust instead of the system's (a private or "
         "test CA); certificates are always verified",
+    )
+    auth: LoadAuth | None = Field(
+        None,
+        description="how the accounts sign in; None: as the target says (the Cognito pool of an aws target's "
+        "`cognito:`, else the API's own /auth endpoints)",
     )
 
     @model_validator(mode="after")
