@@ -35,7 +35,7 @@ from loadtests.accounts import AccountPool
 from loadtests.ledger import read_ledger
 from loadtests.plan import LoadModel, LoadPlan
 from loadtests.records import LedgerRecord, SecondSample
-from loadtests.session import RUN_DIR_ENV, STREAM_FILE, Account, LoadSession
+from loadtests.session import RUN_DIR_ENV, SESSION_FILE, STREAM_FILE, Account, LoadSession
 from loadtests.shapes import LoadShape
 from loadtests.stream import EventKind, StreamReader
 from loadtests.summary import LoadSummary, SummaryBuilder
@@ -116,6 +116,7 @@ class LoadRunner:
         self._started = threading.Event()
         self._error: str | None = None
         self._accounts: list[Account] = []
+        self._pool: AccountPool | None = None
         # What every client todo id of this run begins with (worker_node: `<run id>-<worker tag>-<n>`), known
         # once the account pool is ready: a fault provider selects the run's own items by it.
         self.id_prefix: str | None = None
@@ -138,8 +139,9 @@ class LoadRunner:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / STREAM_FILE).unlink(missing_ok=True)
         pool = AccountPool(self.target_url, self.run_dir, self.plan.accounts, self.plan.request_timeout_s * 6,
-                           ca_bundle=self.plan.ca_bundle)
+                           ca_bundle=self.plan.ca_bundle, auth=self.plan.auth)
         signed = pool.prepare(sign_in=not self.plan.signin_storm)
+        self._pool = pool
         self._accounts = [Account(username=a.username, password=a.password) for a in signed]
         self.id_prefix = f"{pool.run_id}-"
         session = LoadSession(run_id=pool.run_id, target_url=self.target_url, plan=self.plan, accounts=signed,
@@ -178,6 +180,9 @@ class LoadRunner:
             if self._error or time.monotonic() > deadline:
                 self.stop()
                 raise LoadError(self._error or "the load generator did not start in time; see the run directory")
+        # The session holds the accounts' passwords and refresh tokens, and the master has read it by now
+        # (workers get it from the master): it is not left in the run directory, which CI uploads.
+        session_file.unlink(missing_ok=True)
 
     def _spawn(self, name: str, *args: str) -> None:
         log = (self.run_dir / f"locust-{name}.log").open("ab")
@@ -198,6 +203,7 @@ class LoadRunner:
         """Stop the load now: no new request starts, those in flight finish (within their deadline),
         then every Locust process is gone (killed if it lingers). Safe to repeat."""
         procs, self._procs = self._procs, []
+        (self.run_dir / SESSION_FILE).unlink(missing_ok=True)
         for proc in procs:
             if proc.poll() is None:
                 proc.terminate()
@@ -261,6 +267,14 @@ class LoadRunner:
 
     def accounts(self) -> list[Account]:
         return list(self._accounts)
+
+    def sign_in(self) -> dict[str, str]:
+        """A fresh bearer token for every account of the run (username -> token), obtained the way the load
+        signed in (the target's /auth endpoint, or Cognito): e.g. to read back what it wrote, after a run
+        that outlived the first tokens."""
+        if self._pool is None:
+            raise LoadError("the load has not prepared its accounts yet")
+        return {a.username: a.token for a in self._pool.sign_in() if a.token is not None}
 
     def pids(self) -> list[int]:
         """Process ids of the local Locust master and workers (e.g. to measure the generator)."""

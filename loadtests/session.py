@@ -30,7 +30,10 @@ class Account(BaseModel):
 
 
 class SignedInAccount(Account):
-    token: str | None = Field(None, description="access token from signing in once; None: sign in lazily")
+    token: str | None = Field(None, description="bearer token from signing in once; None: sign in lazily")
+    refresh_token: str | None = Field(None, description="renews `token` without the password (Cognito)")
+    issued_at: float | None = Field(None, description="epoch seconds the token was received")
+    lifetime_s: float | None = Field(None, description="how long the token is valid from `issued_at`; None: unknown")
 
 
 class LoadSession(BaseModel):
@@ -47,6 +50,9 @@ class LoadSession(BaseModel):
     def write(self, run_dir: Path) -> Path:
         path = run_dir / SESSION_FILE
         tmp = path.with_suffix(".tmp")
+        # Passwords and refresh tokens: readable by the harness's user only (LoadRunner removes it once read).
+        tmp.unlink(missing_ok=True)
+        tmp.touch(mode=0o600)
         tmp.write_text(self.model_dump_json())
         tmp.replace(path)
         return path
