@@ -19,6 +19,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -90,9 +91,11 @@ class _Dropped(Exception):
 class HttpPool:
     """Connection pool to one `http[s]://host:port[/prefix]` target, cooperative under gevent.
 
-    `cadata`: for https, the PEM text of the CAs to trust instead of the system's trust store."""
+    `cadata`: for https, the PEM text of the CAs to trust instead of the system's trust store.
+    `content_type` and `headers` go with every request (e.g. an AWS JSON API's target header)."""
 
-    def __init__(self, base_url: str, size: int, *, cadata: str | None = None) -> None:
+    def __init__(self, base_url: str, size: int, *, cadata: str | None = None,
+                 content_type: str = "application/json", headers: Mapping[str, str] | None = None) -> None:
         url = urlsplit(base_url)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"only http:// and https:// targets are supported, not {base_url!r}")
@@ -103,6 +106,8 @@ class HttpPool:
         self._family, self._addr = family, addr
         self._prefix = url.path.rstrip("/")
         self._host_header = url.netloc
+        self._content_type = content_type
+        self._headers = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         self._server_name = url.hostname
         # gevent's context: its sockets wait on the hub, not in a blocking system call.
         self._tls = client_context(cadata=cadata, context_class=gevent.ssl.SSLContext) if https else None
@@ -140,11 +145,11 @@ class HttpPool:
             timer.close()
 
     def _encode(self, method: str, path: str, body: bytes | None, token: str | None) -> bytes:
-        head = f"{method} {self._prefix}{path} HTTP/1.1\r\nHost: {self._host_header}\r\n"
+        head = f"{method} {self._prefix}{path} HTTP/1.1\r\nHost: {self._host_header}\r\n{self._headers}"
         if token:
             head += f"Authorization: Bearer {token}\r\n"
         if body is not None:
-            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            head += f"Content-Type: {self._content_type}\r\nContent-Length: {len(body)}\r\n"
         return (head + "\r\n").encode("latin-1") + (body or b"")
 
     def _request(self, raw: bytes, attempt: _Attempt) -> HttpResult:

@@ -22,6 +22,9 @@ from loadtests.http_pool import HttpPool, HttpResult
 from loadtests.ledger import LedgerSink, outcome_for
 from loadtests.plan import Weights
 from loadtests.records import WriteOp
+from loadtests.session import SignedInAccount
+from loadtests.signin import BundledWire, SignInWire, TokenKeeper, obtain
+from loadtests.tokens import Tokens, renew_at
 
 OPS = ("create", "list", "get", "update", "delete")
 _BOOK_LIMIT = 64  # todos an actor keeps track of (bounds memory at 10,000 users); older ones are left alone
@@ -34,13 +37,33 @@ class _Business(Enum):
 
 
 class AccountAuth:
-    """A pool account's credentials and current token; one sign-in at a time refreshes it."""
+    """A pool account's credentials and current token; one sign-in at a time renews it.
 
-    def __init__(self, username: str, password: str, token: str | None = None) -> None:
+    `renew_at`: when TokenKeeper renews the token ahead of its expiry (None: its lifetime is unknown,
+    or there is no token yet). `keep_fresh`: False for an identity of one request (an open-model
+    arrival of a sign-in storm), which no keeper should hold on to."""
+
+    __slots__ = ("__weakref__", "_refreshing", "expires_at", "keep_fresh", "password", "refresh_token", "renew_at",
+                 "token", "username", "watched")
+
+    def __init__(self, username: str, password: str, token: str | None = None, *, refresh_token: str | None = None,
+                 issued_at: float | None = None, lifetime_s: float | None = None, keep_fresh: bool = True) -> None:
         self.username = username
         self.password = password
         self.token = token
+        self.refresh_token = refresh_token
+        self.renew_at: float | None = None
+        self.expires_at: float | None = None
+        self.keep_fresh = keep_fresh
+        self.watched = False  # in a TokenKeeper's care
+        if token is not None and issued_at is not None:
+            self._schedule(issued_at, lifetime_s)
         self._refreshing: gevent.event.Event | None = None
+
+    @classmethod
+    def of(cls, account: SignedInAccount) -> AccountAuth:
+        return cls(account.username, account.password, account.token, refresh_token=account.refresh_token,
+                   issued_at=account.issued_at, lifetime_s=account.lifetime_s)
 
     def begin_refresh(self, stale: str | None) -> gevent.event.Event | None:
         """None: the caller must sign in (then call `end_refresh`); an Event: wait for the one who does."""
@@ -53,12 +76,19 @@ class AccountAuth:
         self._refreshing = gevent.event.Event()
         return None
 
-    def end_refresh(self, token: str | None) -> None:
-        if token:
-            self.token = token
+    def end_refresh(self, tokens: Tokens | None, now: float | None = None) -> None:
+        if tokens is not None:
+            self.token = tokens.token
+            if tokens.refresh_token is not None:  # a password sign-in, or a client that rotates them
+                self.refresh_token = tokens.refresh_token
+            self._schedule(time.time() if now is None else now, tokens.lifetime_s)
         event, self._refreshing = self._refreshing, None
         if event is not None:
             event.set()
+
+    def _schedule(self, received_at: float, lifetime_s: float | None) -> None:
+        self.renew_at = renew_at(received_at, lifetime_s)
+        self.expires_at = None if lifetime_s is None else received_at + lifetime_s
 
 
 @dataclass
@@ -106,8 +136,12 @@ class TodoJourney:
         weights: Weights,
         timeout_s: float,
         id_prefix: str,
+        wire: SignInWire | None = None,
+        keeper: TokenKeeper | None = None,
     ) -> None:
         self._pool = pool
+        self._wire = wire if wire is not None else BundledWire(pool)
+        self._keeper = keeper
         self._collector = collector
         self._ledger = ledger
         self._timeout_s = timeout_s
@@ -163,17 +197,32 @@ class TodoJourney:
         self._create(actor, intended, t)  # create, or nothing to read/change yet
 
     def sign_in(self, auth: AccountAuth, stale: str | None, intended: float, t: int | None = None) -> None:
-        """Replace the token `stale` (None: no token yet) unless someone already did."""
+        """Replace the token `stale` (None: no token yet) unless someone already did. Its requests (a
+        refresh, then the password if need be) are requests of the load, measured like any other."""
         waiter = auth.begin_refresh(stale)
         if waiter is not None:
             if t is not None:
                 self._collector.cancel(t)
             waiter.wait(max(intended + self._timeout_s - time.time(), 0))
             return
-        body = orjson.dumps({"username": auth.username, "password": auth.password})
-        result, _ = self._request("POST", "/auth/token", intended, t, body, None)
-        token = orjson.loads(result.body).get("access_token") if result.status == 200 else None
-        auth.end_refresh(token)
+        first = True
+
+        def send(body: bytes) -> HttpResult:
+            nonlocal first
+            # The first request takes the caller's slot (intended time, registered second); a second one
+            # (the password after a refused refresh) is intended when it goes out.
+            at, second = (intended, t) if first else (time.time(), None)
+            first = False
+            result, _ = self._request("POST", self._wire.path, at, second, body, None, pool=self._wire.pool)
+            return result
+
+        tokens: Tokens | None = None
+        try:
+            tokens = obtain(self._wire, auth, send)
+        finally:
+            auth.end_refresh(tokens)
+        if tokens is not None and self._keeper is not None:
+            self._keeper.watch(auth)
 
     def _create(self, actor: Actor, intended: float, t: int | None) -> None:
         todo_id = f"{self._prefix}{next(self._ids):x}"
@@ -229,11 +278,12 @@ class TodoJourney:
         body: bytes | None,
         token: str | None,
         business: _Business | None = None,
+        pool: HttpPool | None = None,
     ) -> tuple[HttpResult, float]:
         if t is None:
             t = self._collector.expect(intended)
         try:
-            result = self._pool.request(method, path, intended + self._timeout_s, body, token)
+            result = (pool or self._pool).request(method, path, intended + self._timeout_s, body, token)
         except BaseException:
             self._collector.cancel(t)  # killed at shutdown: the second must not wait for it
             raise

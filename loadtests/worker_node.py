@@ -30,6 +30,7 @@ from loadtests.plan import LoadModel
 from loadtests.records import GeneratorHealth
 from loadtests.session import RUN_DIR_ENV, LoadSession
 from loadtests.shapes import LoadShape
+from loadtests.signin import TokenKeeper, wire_for
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +70,18 @@ class WorkerNode:
             FileLedger(Path(run_dir) / f"ledger-{self.tag}.jsonl") if run_dir else ForwardLedger()
         )
         self.pool = HttpPool(session.target_url, self.plan.connections, cadata=session.ca_pem)
+        # The target's way of signing in (its own /auth endpoints, or a Cognito pool), and the greenlet
+        # that renews every kept token before it expires.
+        self.wire = wire_for(self.plan.auth, self.pool)
+        self.keeper = TokenKeeper(self.wire, self.plan.request_timeout_s)
         self.journey = TodoJourney(
-            self.pool, self.collector, self.ledger, self.plan.weights, self.plan.request_timeout_s, f"{self.tag}-"
+            self.pool, self.collector, self.ledger, self.plan.weights, self.plan.request_timeout_s, f"{self.tag}-",
+            self.wire, self.keeper,
         )
         # One actor per pool account: its token and the todos this worker knows it holds.
-        self.actors = [Actor(AccountAuth(a.username, a.password, a.token)) for a in session.accounts]
+        self.actors = [Actor(AccountAuth.of(a)) for a in session.accounts]
+        for actor in self.actors:
+            self.keeper.watch(actor.auth)
         self._next_user = count()
         self.monitor = GeneratorMonitor(self._note_health)
         self.scheduling_done = self.plan.model is LoadModel.CLOSED
@@ -90,6 +98,7 @@ class WorkerNode:
         gen0, gen1, _ = gc.get_threshold()
         gc.set_threshold(gen0, gen1, _NEVER)
         self.monitor.start()
+        self.keeper.start()
         self._reporter = gevent.spawn(self._report_loop)
 
     def stop(self) -> None:
@@ -99,9 +108,11 @@ class WorkerNode:
         while self.journey.in_flight and time.monotonic() < deadline:
             gevent.sleep(0.02)
         self.monitor.stop()
+        self.keeper.stop()
         if self._reporter is not None:
             self._reporter.kill(block=False)
         self.ledger.close()
+        self.wire.close()
         self.pool.close()
         # In the worker's log: many connects mean many handshakes (TLS) or a server closing connections.
         log.info("connections opened: %d, TLS sessions resumed: %d", self.pool.connects, self.pool.resumed)
@@ -120,7 +131,7 @@ class WorkerNode:
         """
         actor = self.actors[(next(self._next_user) * self.workers + self.index) % len(self.actors)]
         if self.plan.signin_storm:
-            # Signs in for itself on its first step.
+            # Signs in for itself on its first step (and keeps its token fresh from then on).
             return Actor(AccountAuth(actor.auth.username, actor.auth.password), actor.book)
         return actor
 
@@ -139,8 +150,8 @@ class WorkerNode:
                 gevent.sleep(delay)
             t = self.collector.expect(intended)
             actor = actors[next(picks) % len(actors)]
-            if self.plan.signin_storm:
-                actor = Actor(AccountAuth(actor.auth.username, actor.auth.password), actor.book)
+            if self.plan.signin_storm:  # an identity for this one request: no keeper holds on to it
+                actor = Actor(AccountAuth(actor.auth.username, actor.auth.password, keep_fresh=False), actor.book)
             gevent.spawn(self.journey.step, actor, intended, t)
         self.collector.watermark = None
         self.scheduling_done = True
