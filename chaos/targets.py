@@ -11,6 +11,32 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 REGION_ACTIONS = frozenset({"region.outage", "region.failover", "region.failback"})
 
 
+class CognitoPool(BaseModel):
+    """The Cognito user pool and app client the API's authorizer trusts: the load's accounts live there
+    (created by the harness with its prefix, reused across runs, removed by cleanup)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_pool_id: str = Field(pattern=r"^[\w-]+_[0-9a-zA-Z]+$", description="`<region>_<id>`")
+    client_id: str = Field(
+        pattern=r"^[\w+]+$", max_length=128, description="an app client without a secret that allows USER_PASSWORD_AUTH"
+    )
+    region: str | None = Field(None, description="the pool's region; default the one its id begins with")
+    token: Literal["id", "access"] = Field(
+        "id", description="the bearer token: `id` for a REST Cognito authorizer, `access` when its methods name scopes"
+    )
+    endpoint_url: str | None = Field(
+        None, pattern=r"^https?://", description="another cognito-idp endpoint (a FIPS one, an emulator)"
+    )
+
+    @model_validator(mode="after")
+    def _pool_in_region(self) -> Self:
+        named = self.user_pool_id.split("_", 1)[0]
+        if self.region is not None and self.region != named:
+            raise ValueError(f"user pool {self.user_pool_id} is in {named}, not {self.region}")
+        return self
+
+
 class _Target(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -29,6 +55,11 @@ class _Target(BaseModel):
     def timing_warnings(self, actions: Collection[str], waits: Mapping[str, float | None]) -> list[str]:
         """Documented delays of the target's platform longer than the scaled waits they compete with."""
         return []
+
+    @property
+    def user_pool(self) -> CognitoPool | None:
+        """The Cognito pool the load's accounts sign in with (None: the API's own /auth endpoints)."""
+        return None
 
     protected: bool = Field(False, description="refuse to run without --allow-protected")
     ca_bundle: str | None = Field(
@@ -91,6 +122,7 @@ class AwsTarget(_Target):
     min_time_scale: float = Field(
         1.0, gt=0, le=10, description="the least profile time_scale `run` accepts here (AWS does not shrink)"
     )
+    cognito: CognitoPool | None = Field(None, description="the user pool the API's Cognito authorizer trusts")
     # No longer read: nothing wrote the attribute, so table.corrupt found nothing to corrupt; it now selects
     # the items by the id prefix of the drill's load. Accepted (and never written) so that a journal of an
     # earlier run still rebuilds its provider in `hanbit-drill cleanup`.
@@ -112,6 +144,10 @@ class AwsTarget(_Target):
     @property
     def endpoint(self) -> str | None:
         return self.api_url
+
+    @property
+    def user_pool(self) -> CognitoPool | None:
+        return self.cognito
 
     @property
     def least_time_scale(self) -> float:

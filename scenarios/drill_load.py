@@ -7,10 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from chaos.targets import Target
 from common.errors import LoadError
 from loadtests.plan import LoadPlan
 from loadtests.records import LedgerRecord, SecondSample
 from scenarios.models import DrillPlan
+from scenarios.target_session import load_auth
 
 
 class LoadHandle(Protocol):
@@ -26,10 +28,19 @@ LoadFactory = Callable[[str, DrillPlan, Path], LoadHandle]
 
 
 def drill_load_plan(plan: DrillPlan) -> LoadPlan:
-    """The drill's load, trusting its target's CA unless the `load:` block names one itself."""
-    if plan.load.ca_bundle is None and plan.target.ca_bundle is not None:
-        return plan.load.model_copy(update={"ca_bundle": plan.target.ca_bundle})
-    return plan.load
+    """The drill's load, trusting its target's CA and signing in the target's way (its Cognito pool),
+    unless the `load:` block names its own."""
+    return for_target(plan.load, plan.target)
+
+
+def for_target(load: LoadPlan, target: Target) -> LoadPlan:
+    """`load` with what the target says of the CA to trust and of how to sign in, where `load` says nothing."""
+    update: dict[str, object] = {}
+    if load.ca_bundle is None and target.ca_bundle is not None:
+        update["ca_bundle"] = target.ca_bundle
+    if load.auth is None and (auth := load_auth(target)) is not None:
+        update["auth"] = auth
+    return load.model_copy(update=update) if update else load
 
 
 class DrillLoad:
@@ -65,6 +76,11 @@ class DrillLoad:
 
     def accounts(self) -> list[tuple[str, str]]:
         return [(a.username, a.password) for a in self.runner.accounts()]
+
+    def tokens(self) -> dict[str, str]:
+        """A fresh bearer token per account (username -> token), signed in the load's way (Cognito for an
+        aws target that names a pool): what a read-back after the drill needs."""
+        return self.runner.sign_in()
 
     def id_prefix(self) -> str | None:
         """What every todo id this load creates begins with (None before it started): the drill's own items."""

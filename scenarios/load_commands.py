@@ -29,6 +29,7 @@ from scenarios.cli_options import (
     new_run_dir,
     shown,
 )
+from scenarios.drill_load import for_target
 from scenarios.problems import PathT, Problems
 from scenarios.salvage import normalize_durations
 from scenarios.target_choice import choose_target, open_session, optional_config
@@ -151,8 +152,7 @@ def run_load(args: argparse.Namespace) -> int:
         if not choice.api_url:
             console.print(f"starting the bundled service ({choice.name}) for the run")
         target = stack.enter_context(open_session(choice, run_dir)).api_url
-        if plan.ca_bundle is None and choice.target.ca_bundle is not None:
-            plan = plan.model_copy(update={"ca_bundle": choice.target.ca_bundle})  # the target's own CA
+        plan = for_target(plan, choice.target)  # the target's own CA, and its way of signing in (Cognito)
         runner = LoadRunner(
             target,
             plan,

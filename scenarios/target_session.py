@@ -15,11 +15,22 @@ from typing import Protocol
 import psutil
 from pydantic import JsonValue
 
-from chaos.targets import AwsTarget, BundledTarget
+from chaos.targets import AwsTarget, BundledTarget, Target
 from common.errors import InvalidInputError, TargetError
+from loadtests.plan import CognitoAuth
 from service.regions.layout import DeploymentReady
 
 STOP_GRACE_S = 10.0
+
+
+def load_auth(target: Target) -> CognitoAuth | None:
+    """How the target's load signs its accounts in, as plain data for loadtests: the Cognito pool the
+    target names (None: the API's own /auth endpoints, as the bundled service has)."""
+    pool = target.user_pool
+    if pool is None:
+        return None
+    return CognitoAuth(user_pool_id=pool.user_pool_id, client_id=pool.client_id, region=pool.region,
+                       token=pool.token, endpoint_url=pool.endpoint_url)
 
 
 class TargetSession(Protocol):
