@@ -74,8 +74,7 @@ class FakeTodoService:
             token = secrets.token_hex(8)
             self.tokens[token] = req["username"]
             return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600}
-        auth = dict(scope["headers"]).get(b"authorization", b"").decode()
-        user = self.tokens.get(auth.removeprefix("Bearer "))
+        user = self.user_of(dict(scope["headers"]).get(b"authorization", b"").decode())
         if user is None:
             return 401, {"error": {"code": "unauthorized", "message": "no"}}
         items = self.todos.setdefault(user, {})
@@ -100,6 +99,10 @@ class FakeTodoService:
             del items[todo_id]
             return 204, None
         return 405, {"error": {"code": "method_not_allowed", "message": "no"}}
+
+    def user_of(self, authorization: str) -> str | None:
+        """Whose request this is, by its Authorization header (None: 401)."""
+        return self.tokens.get(authorization.removeprefix("Bearer "))
 
 
 if __name__ == "__main__":
