@@ -15,12 +15,15 @@ from chaos.actions import ActionCall
 from chaos.provider import Provider
 from chaos.targets import REGION_ACTIONS
 from common.errors import HarnessError, PreflightError
+from common.messages import messages_for
 from loadtests.served_region import ServedRegionSampler
 from scenarios.detection_watch import DetectionWatch
 from scenarios.drill_load import DrillLoad, LoadFactory, LoadHandle, drill_load_plan
 from scenarios.drill_signals import DrillInterrupted, deferred_signals, signals_raise
 from scenarios.fault_tracker import FaultTracker
-from scenarios.models import DrillPlan
+from scenarios.gameday.operator_step import OperatorStep
+from scenarios.gameday.pager import Pager
+from scenarios.models import DrillPlan, PlannedRemediation
 from scenarios.progress import DrillProgress
 from scenarios.schedule import DrillSchedule, StopWatch
 from scenarios.target_kinds import provider_for, session_for
@@ -51,6 +54,7 @@ class DrillEngine:
         provider_factory: Callable[..., Provider] = provider_for,
         clock: Callable[[], float] = time.time,
         served_region_factory: Callable[[str, DrillPlan], ServedRegionSampler] | None = None,
+        pager: Pager | None = None,
     ) -> None:
         self.plan = plan
         run_dir = Path(run_dir).absolute()  # the journal records paths that `cleanup` uses from anywhere
@@ -84,6 +88,8 @@ class DrillEngine:
         self.tracker: FaultTracker | None = None
         self.detection: DetectionWatch | None = None  # first bad second and alarm time, from the first fault
         self.load: LoadHandle | None = None
+        self.operators: list[OperatorStep] = []  # game-day steps paged so far
+        self.pager = pager or Pager(self.progress.console, messages_for())
         self._last_save = 0.0
         self.error: BaseException | None = None  # why the run ended in ERROR, for the CLI
 
@@ -133,6 +139,8 @@ class DrillEngine:
             self.error = exc
         finally:
             with deferred_signals():  # a second Ctrl-C must not interrupt the revert
+                for operator in self.operators:
+                    operator.abandon()  # no page outlives its drill
                 self._teardown(provider)
         return self.journal
 
@@ -218,10 +226,17 @@ class DrillEngine:
                     self._detected()
                 # `on-detection` steps wait for the alarm time (detected_at), not the first bad second.
                 due = schedule.due_remediations(now, self.journal.fault_at, self.journal.detected_at)
-                for step in due:
+                for index, step in due:
                     if self.journal.phase(PhaseName.REMEDIATE) is None:
                         self._phase_start(PhaseName.REMEDIATE)
-                    self.tracker.remediate(step.call)
+                    if step.by_operator:
+                        self._page(index, step)  # a person acts; the target is watched for it
+                    else:
+                        self.tracker.remediate(step.call)
+                open_steps = [o for o in self.operators if not o.done]
+                for operator in open_steps:
+                    operator.poll()
+                if (due or open_steps) and all(o.done for o in self.operators):
                     self._phase_end(PhaseName.REMEDIATE)
                 if self._finished(schedule, now):
                     break
@@ -260,6 +275,13 @@ class DrillEngine:
         if broken:
             raise DrillAborted("the SLO did not hold before the fault (baseline): " + "; ".join(broken))
 
+    def _page(self, index: int, step: PlannedRemediation) -> None:
+        assert self.tracker is not None
+        operator = OperatorStep(index, step, self.plan, self.journal, self.run_dir, self.tracker,
+                                self.tracker.provider, self.pager, self.session.provider_runtime(), self.clock)
+        self.operators.append(operator)
+        operator.page()
+
     def _finished(self, schedule: DrillSchedule, now: float) -> bool:
         if now >= schedule.deadline():
             return True
@@ -269,6 +291,8 @@ class DrillEngine:
             return False
         if self.detection is not None and self.detection.waiting(now):
             return False  # recovered before the alarm paged: it still may, and the drill judges it
+        if any(not o.done for o in self.operators):
+            return False  # an operator's step is still open (it ends by their action or the take-over)
         return not schedule.remediation_pending(self.journal.fault_at, self.journal.detected_at)
 
     def _verify(self) -> None:

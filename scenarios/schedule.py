@@ -33,7 +33,8 @@ class DrillSchedule:
 
     def due_remediations(
         self, now: float, fault_at: float | None, detected_at: float | None
-    ) -> list[PlannedRemediation]:
+    ) -> list[tuple[int, PlannedRemediation]]:
+        """The steps whose trigger (and delay) have passed, each once, with its index in the scenario."""
         due = []
         for i, step in enumerate(self.plan.remediations):
             if i in self._remediations_done:
@@ -41,7 +42,7 @@ class DrillSchedule:
             anchor = {Trigger.ON_DETECTION: detected_at, Trigger.AFTER_FAULT: fault_at}.get(step.when)
             if anchor is not None and now >= anchor + step.delay_s:
                 self._remediations_done.add(i)
-                due.append(step)
+                due.append((i, step))
         return due
 
     def remediation_pending(self, fault_at: float | None, detected_at: float | None) -> bool:

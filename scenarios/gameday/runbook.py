@@ -48,6 +48,10 @@ def values(target: Any, call: ActionCall, context: RemediationContext, runtime: 
     found: dict[str, Any] = {k: v for k, v in target.model_dump().items() if v is not None}
     found.update({k: v for k, v in runtime.items() if v is not None})
     found.setdefault("api_url", getattr(target, "endpoint", None))
+    # The manual's names, for a target whose model has none (the bundled service plays `todo-api:LIVE`).
+    found.setdefault("function", "todo-api")
+    found.setdefault("alias", "LIVE")
+    found.setdefault("table", "todos")
     found.setdefault("target_table", "todos-restored")
     found.setdefault("to_region", target.model_dump().get("secondary_region") or "ap-northeast-1")
     found.update({k: v for k, v in call.params.items() if v is not None})

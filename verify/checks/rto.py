@@ -15,10 +15,18 @@ def _judge(ctx: CheckContext) -> CheckRecord:
     took = t.recovery.recovery_s
     within = rto_s is None or took <= rto_s
     limit_text = "no RTO set" if rto_s is None else f"RTO {rto_s:,.0f} s"
-    return CheckRecord(
-        name=name, passed=within, value=round(took, 3), limit=rto_s, unit="s",
-        detail=f"recovered {took:,.1f} s after the fault ({limit_text})",
-    )
+    detail = f"recovered {took:,.1f} s after the fault ({limit_text})"
+    # Game day: the system recovered because the harness took over, not because the team acted.
+    taken_over = [r for r in ctx.journal.remediations if r.taken_over_at is not None]
+    if taken_over:
+        step = taken_over[0]
+        waited = step.taken_over_at - (step.paged_at or step.taken_over_at)
+        return CheckRecord(
+            name=name, passed=False, value=round(took, 3), limit=rto_s, unit="s",
+            detail=f"no operator action within {waited:,.0f} s of the page ({step.action}): the harness performed "
+                   f"the runbook step itself; {detail}",
+        )
+    return CheckRecord(name=name, passed=within, value=round(took, 3), limit=rto_s, unit="s", detail=detail)
 
 
 RTO = Check(
