@@ -16,6 +16,7 @@ where the server still knows it).
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import ssl
 import time
@@ -33,6 +34,10 @@ from loadtests.records import FailureKind
 
 _RECV = 65536
 _IDLE_MAX_S = 4.0  # below uvicorn's default 5 s keep-alive: never reuse a socket the server is closing
+# A name is looked up again this often, as a client honouring a failover record's TTL would (Route 53
+# failover records commonly have a 60 s TTL): after a failover the load follows the name, and sockets
+# to the address it no longer names are not reused.
+RESOLVE_EVERY_S = 60.0
 
 
 @dataclass(slots=True)
@@ -100,10 +105,11 @@ class HttpPool:
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"only http:// and https:// targets are supported, not {base_url!r}")
         https = url.scheme == "https"
-        # Resolved once: gevent would resolve in a thread pool on every connect.
-        port = url.port or (443 if https else 80)
-        family, _, _, _, addr = socket.getaddrinfo(url.hostname, port, type=socket.SOCK_STREAM)[0]
-        self._family, self._addr = family, addr
+        # Resolved once a TTL, not per connect: gevent resolves in a thread pool.
+        self._port = url.port or (443 if https else 80)
+        self._literal = _is_ip_literal(url.hostname)
+        self._family, self._addr = self._resolve(url.hostname)
+        self._resolved_at = time.monotonic()
         self._prefix = url.path.rstrip("/")
         self._host_header = url.netloc
         self._content_type = content_type
@@ -113,12 +119,13 @@ class HttpPool:
         self._tls = client_context(cadata=cadata, context_class=gevent.ssl.SSLContext) if https else None
         self._tls_session: ssl.SSLSession | None = None
         self._slots = gevent.lock.BoundedSemaphore(size)
-        self._idle: list[tuple[gevent.socket.socket, float]] = []  # LIFO keeps few sockets hot
+        self._idle: list[tuple[gevent.socket.socket, float, int]] = []  # LIFO keeps few sockets hot
+        self._generation = 0  # of the address: a socket to an address the name no longer has is not kept
         self.connects = 0
         self.resumed = 0  # TLS connections that resumed an earlier session
 
     def close(self) -> None:
-        for sock, _ in self._idle:
+        for sock, _, _ in self._idle:
             sock.close()
         self._idle.clear()
 
@@ -160,6 +167,7 @@ class HttpPool:
             try:
                 if sock is None:
                     sock = self._connect()
+                generation = self._generation  # the address this socket went to
                 attempt.sent = True
                 resp, keep = _exchange(sock, raw)
             except _Dropped as drop:
@@ -192,8 +200,8 @@ class HttpPool:
             if not reused and self._tls is not None:
                 # Read after a response: TLS 1.3 sends its session ticket after the handshake.
                 self._tls_session = sock.session
-            if keep:
-                self._idle.append((sock, time.monotonic()))
+            if keep and generation == self._generation:
+                self._idle.append((sock, time.monotonic(), generation))
             else:
                 sock.close()
             status = resp[0]
@@ -203,15 +211,35 @@ class HttpPool:
     def _idle_socket(self) -> tuple[gevent.socket.socket | None, bool]:
         # No liveness probe (a syscall per request): a kept-alive socket the server closed fails
         # before any response byte and is retried once on a fresh one, see `_request`.
+        self._follow_the_name()
         now = time.monotonic()
         while self._idle:
-            sock, since = self._idle.pop()
-            if now - since < _IDLE_MAX_S:
+            sock, since, generation = self._idle.pop()
+            if now - since < _IDLE_MAX_S and generation == self._generation:
                 return sock, True
             sock.close()
         return None, False
 
+    def _resolve(self, host: str) -> tuple[socket.AddressFamily, tuple]:
+        family, _, _, _, addr = socket.getaddrinfo(host, self._port, type=socket.SOCK_STREAM)[0]
+        return family, addr
+
+    def _follow_the_name(self) -> None:
+        """Look the name up again once its TTL is over; on a new address, drop the idle sockets to the old."""
+        if self._literal or time.monotonic() - self._resolved_at < RESOLVE_EVERY_S:
+            return
+        self._resolved_at = time.monotonic()
+        try:
+            family, addr = self._resolve(self._server_name)
+        except OSError:
+            return  # keep the last address; the connect reports what is wrong with it
+        if addr != self._addr:
+            self._family, self._addr = family, addr
+            self._generation += 1  # sockets to the old address: idle ones are closed when next picked, busy
+            # ones when they come back
+
     def _connect(self) -> gevent.socket.socket:
+        self._follow_the_name()
         sock = gevent.socket.socket(self._family, socket.SOCK_STREAM)
         try:
             sock.connect(self._addr)
@@ -238,6 +266,14 @@ class HttpPool:
         if tls.session_reused:
             self.resumed += 1
         return tls
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _exchange(sock: gevent.socket.socket, raw: bytes) -> tuple[tuple[int, bytes], bool]:

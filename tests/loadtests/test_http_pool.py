@@ -139,3 +139,35 @@ def test_after_the_server_dies_requests_are_refused_not_reset(serve: Callable[[H
     gevent.sleep(0.05)
     after = pool.request("GET", "/", time.time() + 2)
     assert (after.failure, after.sent) == ("connection_refused", False)
+
+
+def test_the_load_follows_a_name_to_its_new_address_after_the_ttl(serve, monkeypatch) -> None:
+    """A failover record's name moves to the secondary: requests after its TTL go there, kept-alive sockets
+    to the old address included (a busy load reuses them and would never connect anew)."""
+    from loadtests import http_pool
+
+    def answer(region: bytes) -> Handler:
+        def handler(sock: gevent.socket.socket, _: tuple[str, int]) -> None:
+            while read_request(sock):
+                sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(region), region))
+        return handler
+
+    primary = serve(answer(b"primary")).rsplit(":", 1)[1]
+    secondary = int(serve(answer(b"secondary")).rsplit(":", 1)[1])
+    names = {"api.drill.test": ("127.0.0.1", int(primary))}
+
+    def resolve(host: str, port: int, **_: object) -> list:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", names[host])]
+
+    monkeypatch.setattr(http_pool.socket, "getaddrinfo", resolve)
+    clock = [1000.0]
+    monkeypatch.setattr(http_pool.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(http_pool, "_IDLE_MAX_S", 1e9)  # a busy load: its sockets never sit idle long
+    pool = HttpPool("http://api.drill.test", 4)
+    assert pool.request("GET", "/", time.time() + 2).body == b"primary"
+    names["api.drill.test"] = ("127.0.0.1", secondary)  # the failover
+    clock[0] += 1  # within the TTL the kept-alive socket is still used
+    assert pool.request("GET", "/", time.time() + 2).body == b"primary"
+    clock[0] += http_pool.RESOLVE_EVERY_S
+    assert pool.request("GET", "/", time.time() + 2).body == b"secondary"
+    assert pool.connects == 2
