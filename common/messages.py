@@ -8,7 +8,7 @@ to English; tests/common/test_messages.py fails when any is missing.
 
 from __future__ import annotations
 
-import gettext
+import gettext as stdlib_gettext
 import io
 import os
 from functools import cache
@@ -38,7 +38,7 @@ def languages() -> list[str]:
 class Messages:
     """`gettext` for one language (use as `_ = messages.gettext`)."""
 
-    def __init__(self, lang: str, translations: gettext.NullTranslations) -> None:
+    def __init__(self, lang: str, translations: stdlib_gettext.NullTranslations) -> None:
         self.lang = lang
         self._translations = translations
 
@@ -58,7 +58,7 @@ def messages_for(lang: str | None = None) -> Messages:
     """The messages of `lang`, else of $HANBIT_DRILL_LANG, else English."""
     lang = (lang or os.environ.get(LANG_ENV) or SOURCE_LANGUAGE).split(".")[0].split("_")[0].lower()
     if lang == SOURCE_LANGUAGE:
-        return Messages(lang, gettext.NullTranslations())
+        return Messages(lang, stdlib_gettext.NullTranslations())
     path = catalog_path(lang)
     if not path.exists():
         raise UnknownLanguage(f"no messages in language {lang!r}; available: {', '.join(languages())}")
@@ -67,4 +67,22 @@ def messages_for(lang: str | None = None) -> Messages:
     compiled = io.BytesIO()
     write_mo(compiled, catalog)
     compiled.seek(0)
-    return Messages(lang, gettext.GNUTranslations(compiled))
+    return Messages(lang, stdlib_gettext.GNUTranslations(compiled))
+
+
+_active: list[Messages] = []  # the language chosen at the command boundary (`--lang`), for this process
+
+
+def use(lang: str | None) -> Messages:
+    """Choose the language of what this process shows people (called once, by the CLI)."""
+    _active[:] = [messages_for(lang)]
+    return _active[0]
+
+
+def current() -> Messages:
+    return _active[0] if _active else messages_for()
+
+
+def gettext(message: str) -> str:
+    """The message in the chosen language (import as `_`; Babel's extractor finds `_("...")` calls)."""
+    return current().gettext(message)

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from common.errors import ExitCode, HarnessError, InvalidInputError, TargetError
+from common.messages import LANG_ENV, use
 from service.errors import ServiceError, ServiceSettingsError
 
 COMMAND_MODULES = (
@@ -33,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Recovery drills, load and chaos for the Hanbit TODO app.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--lang", help=f"language of the console, pages and reports: en (default) or ko "
+                                       f"(also ${LANG_ENV})")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -54,7 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return ExitCode.INVALID_INPUT
-    return run_command(lambda: args.func(args), debug=args.debug)
+    return run_command(lambda: _with_language(args), debug=args.debug)
+
+
+def _with_language(args: argparse.Namespace) -> int:
+    use(args.lang)  # before anything is shown; an unknown language is invalid input (exit 2)
+    return int(args.func(args))
 
 
 def run_command(command: Callable[[], int], *, debug: bool = False, prefix: str = "hanbit-drill") -> int:

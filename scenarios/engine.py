@@ -15,7 +15,7 @@ from chaos.actions import ActionCall
 from chaos.provider import Provider
 from chaos.targets import REGION_ACTIONS
 from common.errors import HarnessError, PreflightError
-from common.messages import messages_for
+from common.messages import current
 from loadtests.served_region import ServedRegionSampler
 from scenarios.detection_watch import DetectionWatch
 from scenarios.drill_load import DrillLoad, LoadFactory, LoadHandle, drill_load_plan
@@ -89,7 +89,7 @@ class DrillEngine:
         self.detection: DetectionWatch | None = None  # first bad second and alarm time, from the first fault
         self.load: LoadHandle | None = None
         self.operators: list[OperatorStep] = []  # game-day steps paged so far
-        self.pager = pager or Pager(self.progress.console, messages_for())
+        self.pager = pager or Pager(self.progress.console, current())
         self._last_save = 0.0
         self.error: BaseException | None = None  # why the run ended in ERROR, for the CLI
 
