@@ -17,8 +17,9 @@ from common.durations import format_duration as fmt
 from common.errors import ExitCode
 from loadtests.plan import LoadModel, LoadPlan
 from scenarios.cli_options import DEFAULT_FILE, add_file, add_profile, add_target, chosen_profile
+from scenarios.gameday.runbook import template_for
 from scenarios.loader import load_config
-from scenarios.models import Config, DrillPlan, Trigger, resolve
+from scenarios.models import Config, DrillPlan, PlannedRemediation, Trigger, resolve
 from scenarios.plan_detection import print_detection
 from scenarios.target_choice import choose_target, require_control, with_target
 from scenarios.target_kinds import provider_class
@@ -176,7 +177,9 @@ def _print_plan(plan: DrillPlan, view: _ProviderView, out: TextIO, source: str) 
         steps.append(("inject", f"journal, then inject: {firsts}"))
         steps.append(("detect", f"alarm: {_alarm_line(plan)}"))
         runs = [r for r in plan.remediations if r.when is not Trigger.NEVER]
-        steps.append(("remediate", "; ".join(f"{r.call.name} {_trigger(r.when, r.delay_s)}" for r in runs) or "nothing (self-healing)"))
+        steps.append(("remediate", "; ".join(f"{r.call.name} {_trigger(r.when, r.delay_s)}"
+                                             + (" (paged to the on-call)" if r.by_operator else "") for r in runs)
+                      or "nothing (self-healing)"))
         rto = f"RTO {fmt(plan.rto_s)}" if plan.rto_s is not None else "no RTO"
         bound = f"; gives up {fmt(plan.max_duration_s)} after the inject phase starts" if plan.max_duration_s else ""
         steps.append(("recover", f"SLO held for {fmt(plan.sustained_s)} = recovered; {rto}{bound}"))
@@ -202,7 +205,8 @@ def _print_plan(plan: DrillPlan, view: _ProviderView, out: TextIO, source: str) 
         _call_block(say, f"{fault.id}: {describe_call(fault.call)} at t+{fmt(fault.at_s)}", view.lines(fault.call))
     say("remediation:" if plan.remediations else "remediation: none")
     for step in plan.remediations:
-        _call_block(say, f"{describe_call(step.call)} {_trigger(step.when, step.delay_s)}", view.lines(step.call))
+        lines = _operator_lines(plan, step) if step.by_operator else view.lines(step.call)
+        _call_block(say, f"{describe_call(step.call)} {_trigger(step.when, step.delay_s)}", lines)
     say("stop conditions:" if plan.stop_conditions else "stop conditions: none")
     for stop in plan.stop_conditions:
         say(f"  abort and revert if {stop.metric.value.replace('_', ' ')} {stop.threshold:g} for {fmt(stop.for_s)}")
@@ -229,6 +233,19 @@ def _print_waits(plan: DrillPlan, say: Callable[[str], None]) -> None:
     for warning in warnings:
         say(f"  warning: {warning}")
     say()
+
+
+def _operator_lines(plan: DrillPlan, step: PlannedRemediation) -> list[str]:
+    """A game-day step: what the on-call is paged with, and when the harness takes over."""
+    runbook = template_for(step.runbook, plan.target.kind) or step.call.name
+    limit = (f"{fmt(step.operator_timeout_s)} after the page" if step.operator_timeout_s is not None
+             else f"the RTO ({fmt(plan.rto_s)} after the fault)" if plan.rto_s is not None else "the drill's end")
+    return [
+        "page the on-call (console; HANBIT_DRILL_PAGE_URL if set) with the runbook:",
+        f"  {runbook}",
+        "wait for `hanbit-drill ack` and for the runbook's action on the target",
+        f"nobody acted by {limit}: the harness performs the step itself and the RTO check fails",
+    ]
 
 
 def _call_block(say: Callable[[str], None], head: str, lines: Sequence[str]) -> None:

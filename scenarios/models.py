@@ -20,7 +20,7 @@ from common.durations import Duration
 from common.errors import InvalidInputError
 from loadtests.plan import LoadPlan
 from scenarios.gameday.runbook import PLACEHOLDERS, unknown_placeholders
-from scenarios.target_kinds import TargetSpec
+from scenarios.target_kinds import TargetSpec, provider_class
 from verify.checks import CheckName, CheckNameField
 from verify.slo import AlarmRule, Slo
 
@@ -376,14 +376,7 @@ def resolve(
         setup=[s.call() for s in scenario.setup],
         teardown=[s.call() for s in scenario.teardown],
         faults=[PlannedFault(id=f.fault_id, call=f.call(), at_s=f.at * k) for f in scenario.faults],
-        remediations=[
-            PlannedRemediation(
-                call=r.call(), when=r.when, delay_s=r.delay * k, runbook=r.runbook,
-                by=profile.remediation_by if profile.remediation_by and r.runbook else r.by,
-                operator_timeout_s=scaled(r.operator_timeout),
-            )
-            for r in scenario.remediation
-        ],
+        remediations=_remediations(scenario, profile, target, target_name, k),
         stop_conditions=[
             PlannedStop(metric=m, threshold=v, for_s=s.for_ * k) for s in scenario.stop_conditions for m, v in s.metrics()
         ],
@@ -393,6 +386,30 @@ def resolve(
             [step.action for step in (*scenario.setup, *scenario.faults, *scenario.remediation, *scenario.teardown)]
         ),
     )
+
+
+def _remediations(scenario: Scenario, profile: Profile, target: Target, target_name: str,
+                  k: float) -> list[PlannedRemediation]:
+    steps = [
+        PlannedRemediation(
+            call=r.call(), when=r.when, delay_s=r.delay * k, runbook=r.runbook,
+            by=profile.remediation_by if profile.remediation_by and r.runbook else r.by,
+            operator_timeout_s=None if r.operator_timeout is None else r.operator_timeout * k,
+        )
+        for r in scenario.remediation
+    ]
+    # A person's step counts only if the harness can see it done on this target (its provider's `observe`).
+    paged = [s.call.name for s in steps if s.by_operator]
+    if paged:
+        observable = getattr(provider_class(target.kind), "observable_actions", frozenset())
+        unseen = sorted(set(paged) - observable)
+        if unseen:
+            raise InvalidInputError(
+                f"target {target_name!r} ({target.kind}) cannot observe an operator's {', '.join(unseen)}: "
+                f"the harness would never see the step done; run it by: harness there "
+                f"(it can observe: {', '.join(sorted(observable)) or 'nothing'})"
+            )
+    return steps
 
 
 def _pick(items: dict[str, _T], name: str, what: str) -> _T:

@@ -21,6 +21,7 @@ MODULE = "hanbit_test_fake_providers"
 class FakeBundledProvider:
     name: ClassVar[str] = "fake-bundled"
     supported_actions: ClassVar[frozenset[str]] = frozenset(CATALOG) - ENGINE_ACTIONS
+    observable_actions: ClassVar[frozenset[str]] = supported_actions  # game-day steps: any, for the fakes
 
     def __init__(self, target: Any, **runtime: Any) -> None:
         self.target = target
