@@ -79,6 +79,12 @@ DECISIONS: dict[str, Run | ThroughPlan | Skip] = {
     # docs/quarterly.md: a smaller machine's smoke run, made shorter still; seed targets may then be missed (exit 1)
     "hanbit-drill quarterly --time-scale 0.02 --max-rps 1000 --step 100 --hold 5 --users 300 --think-time 1":
         Run("--max-rps 300 --hold 3s --time-scale 0.002", exit_codes=(0, 1), leaves="runs/quarterly/*/result.json"),
+    # docs/gameday.md
+    "hanbit-drill plan lambda-failure --profile gameday": Run(),
+    "hanbit-drill ack": Skip("needs a running game-day drill's page; tests/e2e/test_gameday.py acknowledges real pages"),
+    "hanbit-drill bundled update-alias --name LIVE --function-version 1 --data-dir "
+    "runs/20261204-101500/lambda-failure/service": Skip("an example of a paged runbook: it needs that drill's service; "
+                                                        "tests/e2e/test_gameday.py runs the paged text as typed"),
     # docs/scenarios.md
     "hanbit-drill list": Run(),
     "hanbit-drill plan lambda-failure": Run(),
