@@ -47,7 +47,7 @@ def _num(value: float | None, fmt: str) -> str:
 
 
 def _row_cells(row: HistoryRow, prev: HistoryRow | None, found: list[Regression]) -> list[str | Text]:
-    verdict_style = "green" if row.verdict == "passed" else "red"
+    verdict_style = {"passed": "green", "inconclusive": "yellow"}.get(row.verdict, "red")
     recovery = _num(row.recovery_s, "{:,.1f} s") + _trend(prev and prev.recovery_s, row.recovery_s)
     if row.rto_s is not None:
         recovery += f" / {row.rto_s:,.0f} s"
@@ -55,7 +55,9 @@ def _row_cells(row: HistoryRow, prev: HistoryRow | None, found: list[Regression]
     return [
         row.date.replace("T", " ").removesuffix("Z"), row.scenario, row.target, row.profile,
         Text(row.verdict + (" (xfail)" if row.expected_to_fail else ""), style=verdict_style),
-        _num(row.detection_s, "{:,.1f} s") + _trend(prev and prev.detection_s, row.detection_s),
+        # The first bad second, then the alarm (when the on-call was paged).
+        _num(row.first_bad_s, "+{:,.1f}") + " / " + _num(row.detection_s, "+{:,.1f} s")
+        + _trend(prev and prev.detection_s, row.detection_s),
         recovery,
         _num(row.rpo_s, "{:,.1f} s") + (f" ({row.lost} lost)" if row.lost else ""),
         _num(row.p95_ms, "{:,.0f} ms") + _trend(prev and prev.p95_ms, row.p95_ms),
@@ -75,7 +77,8 @@ def run_history(args: argparse.Namespace) -> int:
         return 0
     found = all_regressions(rows)
     table = Table(title=f"Drill history ({where})", title_justify="left")
-    for name in ("date", "scenario", "target", "profile", "verdict", "detect", "recovery / RTO", "RPO", "p95", "regression"):
+    for name in ("date", "scenario", "target", "profile", "verdict", "bad / alarm", "recovery / RTO", "RPO", "p95",
+                 "regression"):
         table.add_column(name, overflow="fold")
     start = max(0, len(rows) - args.limit)
     for i in range(start, len(rows)):
