@@ -27,6 +27,7 @@ def test_history_flags_a_regression_against_the_previous_run(journal_factory, tm
     out = " ".join(capsys.readouterr().out.split())
     assert "REGRESSION lambda-failure on local (smoke), run r2: verdict passed → failed (rto)" in out
     assert "recovery 11.0 s → 16.0 s (+45%)" in out
+    assert "bad / alarm" in out and "+0.0 / +8.0 s" in out  # the first bad second, then the alarm
     with pytest.raises(CheckFailedError):
         run(["history", "--dir", str(tmp_path), "--fail-on-regression"])
 
