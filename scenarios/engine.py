@@ -307,8 +307,11 @@ class DrillEngine:
             probe: dict[str, set[str]] = {}
             for record in records:
                 probe.setdefault(record.user, set()).add(record.id)
+            # The load's own sign-in (Cognito on an aws target; the API has no /auth/token there), and only
+            # this run's ids: a reused account still holds the todos of earlier runs.
             observed = read_back(self.session.api_url, self.load.accounts(), probe,
-                                 ca_bundle=drill_load_plan(self.plan).ca_bundle)
+                                 ca_bundle=drill_load_plan(self.plan).ca_bundle, tokens=self.load.tokens(),
+                                 id_prefix=self.load.id_prefix())
             self.journal.ledger = check_integrity(records, observed, self.journal.fault_at)
         if self.detection is not None:
             self.detection.poll(self.clock(), force=True)  # the target's alarms as they ended up

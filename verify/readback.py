@@ -1,9 +1,12 @@
 """Read back every account's todos after recovery, over the service's public HTTP API.
 
-Each pool account signs in (POST /auth/token), lists all its todos with cursor
-pagination (GET /todos), then fetches one by one (GET /todos/{id}) every id the
-ledger knows that no list page showed: a list cannot vouch for an absence
-(a page that failed, or a cursor that skipped), a 404 on the item can.
+Each pool account signs in (POST /auth/token), or uses the bearer token the load
+gives it (an aws target's accounts sign in with Cognito, not at the API), lists all
+its todos with cursor pagination (GET /todos), then fetches one by one
+(GET /todos/{id}) every id the ledger knows that no list page showed: a list cannot
+vouch for an absence (a page that failed, or a cursor that skipped), a 404 on the
+item can. With the load's id prefix, listed todos of earlier runs (a reused account
+keeps them) are left out: they are not this run's writes, nor unexpected ones.
 """
 
 from __future__ import annotations
@@ -72,7 +75,10 @@ class _Reader:
         response = self.request("POST", "/auth/token", json={"username": username, "password": password})
         if response.status_code != 200:
             raise TargetError(f"read-back: account {username!r} cannot sign in: HTTP {response.status_code} {response.text[:200]}")
-        self.client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        self.use_token(response.json()["access_token"])
+
+    def use_token(self, token: str) -> None:
+        self.client.headers["Authorization"] = f"Bearer {token}"
 
     def list_all(self, user: str, page_size: int) -> tuple[list[ObservedItem], bool]:
         """All items from list pages, and whether the listing completed."""
@@ -118,19 +124,30 @@ def read_back(
     retries: int = 3,
     backoff_s: float = 0.2,
     ca_bundle: str | None = None,
+    tokens: Mapping[str, str] | None = None,
+    id_prefix: str | None = None,
 ) -> Observation:
     """Everything the accounts can read now. `probe`: per username, the ids the ledger wrote.
-    `ca_bundle`: an https target's private CA (the load's)."""
+    `ca_bundle`: an https target's private CA (the load's). `tokens`: a bearer token per username, signed
+    in the load's way (Cognito on an aws target), used instead of POST /auth/token. `id_prefix`: only
+    listed todos whose id begins with it (this run's; an item whose id could not be read is kept)."""
     if not 1 <= page_size <= 100:
         raise ValueError("page_size must be 1..100 (the API's limit)")
     tls = client_context(ca_bundle)  # one for every account's client
+    if tokens is not None and (missing := sorted({name for name, _ in accounts} - set(tokens))):
+        raise TargetError(f"read-back: no token for account(s) {', '.join(missing[:5])}: the load could not sign them in")
 
     def read_account(account: tuple[str, str]) -> tuple[str, list[ObservedItem], int]:
         username, password = account
         with httpx.Client(base_url=base_url, timeout=timeout_s, verify=tls) as client:
             reader = _Reader(client, retries, backoff_s)
-            reader.sign_in(username, password)
+            if tokens is not None:
+                reader.use_token(tokens[username])
+            else:
+                reader.sign_in(username, password)
             listed, _complete = reader.list_all(username, page_size)
+            if id_prefix:
+                listed = [item for item in listed if item.id.startswith(id_prefix) or item.id == "?"]
             seen = {item.id for item in listed}
             probed = [reader.get_one(username, i) for i in sorted(set((probe or {}).get(username, ())) - seen)]
             return username, listed + probed, len(listed)

@@ -596,3 +596,36 @@ def test_an_alarm_that_never_fires_lets_the_drill_end_at_its_horizon(tmp_path: P
     assert horizon == 52.0
     assert journal.detected_at is None and journal.status is RunStatus.FAILED
     assert 7 + horizon <= load.polls <= 7 + horizon + 3  # 2 s warm-up and 5 s baseline before the fault
+
+
+class WritingLoad(FakeLoad):
+    """A load that wrote one todo, signed in its own way (a Cognito token the API's /auth never issued)."""
+
+    def ledger_records(self):
+        from loadtests.records import LedgerRecord, WriteOp, WriteOutcome
+
+        return [LedgerRecord(op=WriteOp.CREATE, id=f"{LOAD_PREFIX}w0-1", user="hanbit-drill-00000", sent_at=1.0,
+                             completed_at=1.5, outcome=WriteOutcome.ACKNOWLEDGED, title="t")]
+
+    def accounts(self):
+        return [("hanbit-drill-00000", "pw")]
+
+    def tokens(self):
+        return {"hanbit-drill-00000": "cognito-id-token"}
+
+
+def test_the_read_back_uses_the_loads_tokens_and_only_this_runs_ids(tmp_path: Path, monkeypatch) -> None:
+    from verify.integrity import Observation
+
+    seen: dict = {}
+
+    def read_back(url, accounts, probe, **kw):
+        seen.update(kw, accounts=accounts, probe=probe)
+        return Observation(users=[a for a, _ in accounts])
+
+    monkeypatch.setattr("verify.readback.read_back", read_back)
+    journal, _, _ = run(tmp_path, load_class=WritingLoad, checks=["slo-baseline", "rto", "integrity"])
+    assert seen["tokens"] == {"hanbit-drill-00000": "cognito-id-token"}
+    assert seen["id_prefix"] == LOAD_PREFIX
+    assert seen["probe"] == {"hanbit-drill-00000": {f"{LOAD_PREFIX}w0-1"}}
+    assert journal.ledger is not None and journal.ledger.lost == 1  # nothing read back: the write is lost

@@ -70,3 +70,36 @@ def test_verify_writes_finds_the_lost_and_corrupted_items_over_http(todo_api):
     assert summary.lost == 7 and summary.corrupted == 1 and summary.unexpected == 0
     assert summary.corrupted_ids == ["alice/t010"]
     assert summary.rpo_s == 98.0  # t002 was sent at 902: 98 s before the fault
+
+
+def test_given_tokens_are_used_instead_of_signing_in(todo_api):
+    """An aws target's accounts sign in with Cognito: the API has no /auth/token, the load's tokens are used."""
+    todo_api.add("alice", "pw-a", _todo(1))
+    todo_api.add("bob", "pw-b", _todo(2))
+    observed = read_back(todo_api.base_url, [("alice", "not-the-password"), ("bob", "")],
+                         tokens={"alice": "tok-alice", "bob": "tok-bob"})
+    assert sorted(observed.by_key()) == [("alice", "t001"), ("bob", "t002")]
+    assert not any(r == "POST /auth/token" for r in todo_api.requests)
+
+
+def test_an_account_without_a_token_is_a_target_error(todo_api):
+    todo_api.add("alice", "pw")
+    with pytest.raises(TargetError, match="no token for account"):
+        read_back(todo_api.base_url, [("alice", "pw")], tokens={})
+
+
+def test_only_this_runs_ids_are_read_back(todo_api):
+    """A reused account keeps earlier runs' todos: they are neither this run's writes nor unexpected ones."""
+    from loadtests.records import LedgerRecord, WriteOp, WriteOutcome
+    from verify.integrity import check_integrity
+
+    earlier = [_todo(0, id=f"run1-w0-{i}") for i in range(3)]
+    mine = [_todo(0, id=f"run2-w0-{i}") for i in range(2)]
+    todo_api.add("alice", "pw", *earlier, *mine)
+    records = [LedgerRecord(op=WriteOp.CREATE, id=item["id"], user="alice", sent_at=900.0, completed_at=900.5,
+                            outcome=WriteOutcome.ACKNOWLEDGED, title=item["title"]) for item in mine]
+    observed = read_back(todo_api.base_url, [("alice", "pw")], id_prefix="run2-")
+    assert sorted(i.id for i in observed.items) == ["run2-w0-0", "run2-w0-1"]
+    assert check_integrity(records, observed, None).unexpected == 0
+    unfiltered = read_back(todo_api.base_url, [("alice", "pw")])
+    assert check_integrity(records, unfiltered, None).unexpected == 3  # what the filter keeps out
