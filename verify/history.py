@@ -23,6 +23,7 @@ from common.errors import InvalidInputError
 from verify.incident import IncidentEntry, incident_entry
 from verify.journal import Journal
 from verify.report_data import ReportData, report_data
+from verify.report_gameday import OperatorTimes, operator_steps
 from verify.slo import DetectionModelName
 
 HISTORY_FILE = "history.jsonl"
@@ -56,6 +57,10 @@ class HistoryRow(BaseModel):
     fault_p95_ms: float | None = None  # p95 while the fault was in effect
     failed_checks: list[str] = Field(default_factory=list)
     inconclusive_checks: list[str] = Field(default_factory=list)  # not judged: e.g. the generator was saturated
+    # Game day: the slowest operator step's times after its page; taken over = nobody acted in time.
+    acknowledge_s: float | None = None
+    act_s: float | None = None
+    taken_over: bool = False
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -68,6 +73,16 @@ class Regression(BaseModel):
     measure: str
     previous: str
     current: str
+
+
+def _operator_times(journal: Journal) -> dict[str, object]:
+    times = [OperatorTimes.of(step) for step in operator_steps(journal)]
+    if not times:
+        return {}
+    acks = [t.acknowledge_s for t in times if t.acknowledge_s is not None]
+    acts = [t.act_s for t in times if t.act_s is not None]
+    return {"acknowledge_s": max(acks, default=None), "act_s": max(acts, default=None),
+            "taken_over": any(t.taken_over for t in times)}
 
 
 def history_row(journal: Journal, data: ReportData | None = None) -> HistoryRow:
@@ -88,6 +103,7 @@ def history_row(journal: Journal, data: ReportData | None = None) -> HistoryRow:
         detection_jitter_s=_jitter(data),
         recovery_s=data.recovery_s,
         rto_s=journal.rto_s,
+        **_operator_times(journal),
         rpo_s=journal.ledger.rpo_s if journal.ledger else None,
         rpo_limit_s=journal.rpo_s,
         lost=journal.ledger.lost if journal.ledger else None,

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from verify.journal import Journal, RunStatus, Verdict
 from verify.report_data import ReportData, report_data
+from verify.report_gameday import console_table
 
 VERDICTS = {
     Verdict.PASSED: Text("PASS", style="bold green"),
@@ -107,6 +108,8 @@ def render_console(journal: Journal, console: Console | None = None) -> None:
     console.print(_windows(data))
     if journal.faults or journal.remediations:
         console.print(_actions(data))
+    if (people := console_table(journal)) is not None:
+        console.print(people)
     led = journal.ledger
     if led is not None:
         console.print(

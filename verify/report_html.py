@@ -11,6 +11,7 @@ from verify.alarm import period_error_rates
 from verify.charts import Band, Line, Marker, SvgChart, Threshold, nice_step, steps
 from verify.journal import Journal, Verdict, iso
 from verify.report_data import ReportData, report_data
+from verify.report_gameday import html_section
 from verify.slo import DetectionModelName
 from verify.windows import WindowStats, sample_latencies
 
@@ -330,7 +331,7 @@ def render_html(journal: Journal) -> str:
         f'<div class="sub">run {escape(j.run_id)} · profile {escape(j.profile)} (time scale {j.time_scale:g}) · '
         f"target {escape(j.target)} {escape(j.target_kind)} · {escape(iso(j.started_at))} → {escape(iso(j.ended_at))}</div>",
         note, _cards(data), "<h2>Checks</h2>", _checks_table(j), "<h2>Per second</h2>", _legend(data), *_charts(data),
-        "<h2>SLO by window</h2>", _windows_table(data), _actions(data), _ledger(j),
+        "<h2>SLO by window</h2>", _windows_table(data), _actions(data), html_section(j), _ledger(j),
         f"<footer>hanbit-drill report · rendered from journal.json · SLO p90 &lt; {data.slo.p90_ms:,.0f} ms, "
         f"p95 &lt; {data.slo.p95_ms:,.0f} ms, errors &lt; {data.slo.error_rate:.1%}, availability ≥ {data.slo.availability:.1%}"
         "</footer></main></body></html>",

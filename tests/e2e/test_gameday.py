@@ -125,6 +125,11 @@ def test_an_operator_acknowledges_and_rolls_back_by_the_runbook(tmp_path: Path, 
     assert step.acknowledged_at - step.paged_at == pytest.approx(2.0, abs=1.0)
     assert step.action_matches_runbook and step.action_observed_at - step.paged_at == pytest.approx(3.0, abs=1.5)
     assert not list(report_dir.glob("**/page.json"))  # the page is withdrawn once the step is over
+    report = next(report_dir.glob("2*/gd-rollback/report.html")).read_text()
+    assert "People in the loop" in report and "acknowledged by" in report and "paged: lambda.rollback" in report
+    assert "People in the loop" in out  # the console report
+    (row,) = [json.loads(line) for line in (report_dir / "history" / "history.jsonl").read_text().splitlines()]
+    assert row["acknowledge_s"] == pytest.approx(2.0, abs=1.0) and row["taken_over"] is False
     (payload,) = received
     assert payload["scenario"] == "gd-rollback" and payload["run_dir"].endswith("gd-rollback")
     assert "update-alias --name LIVE --function-version 1" in payload["text"] and payload["rto_deadline"]
