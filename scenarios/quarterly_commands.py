@@ -32,6 +32,7 @@ from scenarios.cli_options import (
     new_run_dir,
     shown,
 )
+from scenarios.drill_load import for_target
 from scenarios.loader import load_config
 from scenarios.models import Config, deep_merge
 from scenarios.soak import Soak
@@ -82,10 +83,11 @@ def _with(load: LoadPlan, update: dict[str, object]) -> LoadPlan:
 
 
 def _trusting(load: LoadPlan, choice: TargetChoice, args: argparse.Namespace) -> LoadPlan:
-    """The CA an https target's certificate is checked against: --ca-bundle, else the file's `load:`
-    block's, else the target's own (else the system's trust store)."""
-    ca = args.ca_bundle or load.ca_bundle or choice.target.ca_bundle
-    return load.model_copy(update={"ca_bundle": None if ca is None else str(ca)})
+    """The load as the target needs it: the CA an https target's certificate is checked against
+    (--ca-bundle, else the file's `load:` block's, else the target's own, else the system's trust store),
+    and how its accounts sign in (the `load:` block's auth, else the target's Cognito pool)."""
+    load = for_target(load, choice.target)
+    return load.model_copy(update={"ca_bundle": str(args.ca_bundle)}) if args.ca_bundle else load
 
 
 def _service_pid(session: TargetSession) -> int | None:

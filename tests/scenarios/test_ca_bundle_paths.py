@@ -84,3 +84,24 @@ def test_capacity_soak_and_quarterly_trust_the_flag_the_file_or_the_target(confi
     assert _trusting(file_ca, tls, flag).ca_bundle == str(config_path.parents[1] / "flag.pem")
     public = choose_target(config, "public", allow_protected=False)
     assert _trusting(plain, public, parse(["quarterly"])).ca_bundle is None
+
+
+def test_capacity_soak_and_quarterly_sign_in_the_targets_way(config_path: Path) -> None:
+    """An aws target's Cognito pool is the load's auth, unless the file's `load:` block names its own."""
+    from chaos.targets import AwsTarget, CognitoPool
+    from loadtests.plan import BundledAuth, CognitoAuth
+    from scenarios.target_choice import TargetChoice
+
+    pool = CognitoPool(user_pool_id="ap-northeast-2_AbCdEf123", client_id="3n4b5urk1ft4fl3mg5e62d9ado")
+    staging = TargetChoice("staging", AwsTarget(api_url="https://abc.example.com/prod", cognito=pool))
+    parse = build_parser().parse_args
+    plain = LoadPlan(rps=10)
+    for command in ("capacity", "soak", "quarterly"):
+        auth = _trusting(plain, staging, parse([command])).auth
+        assert isinstance(auth, CognitoAuth), command
+        assert (auth.user_pool_id, auth.client_id, auth.pool_region) == (
+            "ap-northeast-2_AbCdEf123", "3n4b5urk1ft4fl3mg5e62d9ado", "ap-northeast-2")
+    own = plain.model_copy(update={"auth": BundledAuth()})
+    assert _trusting(own, staging, parse(["soak"])).auth == BundledAuth()
+    tls = choose_target(load_config("conf/scenarios.yaml"), "tls", allow_protected=False)
+    assert _trusting(plain, tls, parse(["soak"])).auth is None  # the bundled service's /auth endpoints
