@@ -265,6 +265,8 @@ class DrillPlan(BaseModel):
             "rpo": self.rpo_s,
             "max duration": self.max_duration_s,
             "detection period": self.detection.period_s if detects else None,
+            "alarm metric delay": self.detection.metric_delay_s if detects else None,
+            "alarm evaluation interval": self.detection.interval_s if detects else None,
         }
         waits.update({f"fault {f.id} at": f.at_s for f in self.faults if f.at_s})
         waits.update({f"{r.call.name} delay": r.delay_s for r in self.remediations if r.delay_s})
