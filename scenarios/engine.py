@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from chaos.actions import ActionCall
+from chaos.lease import TargetLease
 from chaos.provider import Provider
 from chaos.targets import REGION_ACTIONS
 from common.errors import HarnessError, PreflightError
@@ -23,6 +24,7 @@ from scenarios.drill_signals import DrillInterrupted, deferred_signals, signals_
 from scenarios.fault_tracker import FaultTracker
 from scenarios.gameday.operator_step import OperatorStep
 from scenarios.gameday.pager import Pager
+from scenarios.lease_keeper import LeaseKeeper
 from scenarios.models import DrillPlan, PlannedRemediation
 from scenarios.progress import DrillProgress
 from scenarios.schedule import DrillSchedule, StopWatch
@@ -88,6 +90,7 @@ class DrillEngine:
         self.tracker: FaultTracker | None = None
         self.detection: DetectionWatch | None = None  # first bad second and alarm time, from the first fault
         self.load: LoadHandle | None = None
+        self.lease: LeaseKeeper | None = None  # one drill at a time on the target, held from before the preflight
         self.operators: list[OperatorStep] = []  # game-day steps paged so far
         self.pager = pager or Pager(self.progress.console, current())
         self._last_save = 0.0
@@ -120,6 +123,7 @@ class DrillEngine:
         try:
             with signals_raise():
                 self._start_target()
+                self._hold_target()
                 provider = self.provider_factory(self.plan.target, **self.session.provider_runtime())
                 self.tracker = FaultTracker(self.journal, self.journal_path, provider, clock=self.clock)
                 self.detection = DetectionWatch(self.plan, provider, self.journal)
@@ -151,6 +155,19 @@ class DrillEngine:
         self.journal.service_data_dir = self.session.data_dir
         self.journal.provider_runtime = self.session.provider_runtime()
         self._save()
+
+    def _hold_target(self) -> None:
+        """Take the target's lease before anything is checked or injected: a second drill is refused, with
+        who holds the target and since when; a lapsed lease is taken over and said so."""
+        lease = TargetLease(self.session.lease_store(), self.plan.target_name,
+                            f"{self.run_dir.parent.name}/{self.run_dir.name}")
+        keeper = LeaseKeeper(lease)
+        taken_over = keeper.take()
+        self.lease = keeper
+        if taken_over is not None:
+            why = taken_over.stale(time.time()) or "released"
+            self.progress.console.print(f"[yellow]took over the lease on {self.plan.target_name!r} of "
+                                        f"{taken_over.describe()} ({why})[/]", soft_wrap=True)
 
     def _preflight(self, provider: Provider) -> None:
         self._phase_start(PhaseName.PREFLIGHT)
@@ -185,6 +202,8 @@ class DrillEngine:
         recovery: RecoveryTracker | None = None
         baseline_checked = False
         while True:
+            if self.lease is not None:
+                self.lease.check()  # lost (taken over after it lapsed): another drill may act on the target
             samples = self.load.poll(timeout=0.25)
             now = self.clock()
             for sample in samples:
@@ -366,6 +385,8 @@ class DrillEngine:
                 if self.journal.status in (RunStatus.PASSED, RunStatus.RUNNING):
                     self.journal.status = RunStatus.ERROR
             self._run_teardown()
+        if self.lease is not None:
+            self.lease.release()  # after the last revert and teardown step
         if provider is not None:
             provider.close()
         self.session.close()

@@ -15,6 +15,7 @@ from typing import Protocol
 import psutil
 from pydantic import JsonValue
 
+from chaos.lease import LeaseStore
 from chaos.targets import AwsTarget, BundledTarget, Target
 from common.errors import InvalidInputError, TargetError
 from loadtests.plan import CognitoAuth
@@ -45,6 +46,9 @@ class TargetSession(Protocol):
 
     def service_process(self) -> psutil.Process | None:
         """The target's server process on this machine, when there is one to measure (soak memory)."""
+
+    def lease_store(self) -> LeaseStore:
+        """Where the target's lease is kept (one drill at a time: chaos.lease), once `start` ran."""
 
     def close(self) -> None: ...
 
@@ -92,6 +96,19 @@ class BundledSession:
                 return process
         return None
 
+    def lease_store(self) -> LeaseStore:
+        """A lock file in the data directory every harness driving this service reads its admin token from
+        (a service the harness started itself has a fresh one: nobody else can hold it)."""
+        from chaos.local.lease_store import LockFileLeaseStore
+
+        if not self.data_dir:
+            raise InvalidInputError(
+                "a bundled target without `url` is started by the harness for each drill, in a fresh data "
+                "directory: nothing of it outlives the run but what the run's journal records (`hanbit-drill "
+                "cleanup` without --target)"
+            )
+        return LockFileLeaseStore(self.data_dir)
+
     def close(self) -> None:
         if self._process is not None:
             self._process.stop()
@@ -132,6 +149,16 @@ class AwsSession:
     def service_process(self) -> psutil.Process | None:
         return None
 
+    def lease_store(self) -> LeaseStore:
+        """An SSM parameter in the target's region (credentials from the environment, as every AWS call)."""
+        from chaos.aws.clients import AwsClients
+        from chaos.aws.context import AwsSettings
+        from chaos.aws.lease_store import SsmLeaseStore
+
+        target = self.target
+        return SsmLeaseStore(AwsClients(None, target.region), AwsSettings().marker_prefix, target.function,
+                             target.region)
+
     def close(self) -> None:
         pass
 
@@ -156,6 +183,9 @@ class EndpointSession:
 
     def service_process(self) -> psutil.Process | None:
         return None
+
+    def lease_store(self) -> LeaseStore:
+        raise InvalidInputError(f"{self.api_url}: a bare URL is no target a drill can hold: name it under `targets:`")
 
     def close(self) -> None:
         pass
