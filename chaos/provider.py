@@ -66,6 +66,17 @@ class ObservedAction:
     by: str | None = None  # who made it, when the target says (e.g. CloudTrail's user)
 
 
+@dataclass(frozen=True)
+class Leftover:
+    """Something drills left on the target, found on the target itself (no journal needed): a fault still in
+    effect, an experiment or template a killed run left. `hanbit-drill cleanup --target` lists and clears them."""
+
+    kind: str  # what sort of thing: "fault marker", "FIS experiment template", "function fault", ...
+    name: str  # its name on the target (an SSM parameter, a template id, a region)
+    detail: str  # what it means, in a line
+    clearable: bool = True  # False: a runbook step's lasting state (a failover), reported and left alone
+
+
 @runtime_checkable
 class Provider(Protocol):
     name: ClassVar[str]
@@ -95,6 +106,14 @@ class Provider(Protocol):
         """The target's own detection alarms, by name: when each first went to ALARM at or after `since`
         (epoch s; None: not yet). Empty when the target names no alarm (the drill then judges detection
         with its alarm model). Changes nothing."""
+
+    def leftovers(self) -> list[Leftover]:
+        """What drills left on the target that is still there, found on the target alone (a killed run's
+        journal may be on another machine, or gone). Changes nothing."""
+
+    def clear(self, leftover: Leftover) -> str:
+        """Undo one leftover (revert the fault, stop and delete the experiment). Idempotent; raises when
+        something of it is still there afterwards. Returns what was done, in a line."""
 
     def close(self) -> None:
         """Release clients and connections."""

@@ -186,15 +186,13 @@ def call(client: Any, auth: CognitoAuth, operation: str, **params: Any) -> Any:
         raise TargetError(f"Cognito {api} on {where}: {exc}") from None
 
 
-def remove_drill_accounts(auth: CognitoAuth, client: Any | None = None) -> list[str]:
-    """Delete the pool's accounts whose username begins with the drill's prefix (and no other), e.g. for
-    `hanbit-drill cleanup --target staging`. Returns their usernames. A drill using them at the same
-    time loses them: run it when no load runs against the pool."""
+def drill_accounts(auth: CognitoAuth, client: Any | None = None) -> list[str]:
+    """The usernames of the pool's accounts that begin with the drill's prefix (and no other)."""
     client = client if client is not None else cognito_client(auth)
     prefix = auth.username_prefix
     names: list[str] = []
     token: str | None = None
-    while True:  # every page first: deleting while paging may shift what the next page holds
+    while True:
         params: dict[str, Any] = {"UserPoolId": auth.user_pool_id, "Filter": f'username ^= "{prefix}"'}
         if token:
             params["PaginationToken"] = token
@@ -203,7 +201,15 @@ def remove_drill_accounts(auth: CognitoAuth, client: Any | None = None) -> list[
         names += [u["Username"] for u in page.get("Users", []) if u.get("Username", "").startswith(prefix)]
         token = page.get("PaginationToken")
         if not token:
-            break
+            return names
+
+
+def remove_drill_accounts(auth: CognitoAuth, client: Any | None = None) -> list[str]:
+    """Delete the pool's accounts whose username begins with the drill's prefix (and no other), e.g. for
+    `hanbit-drill cleanup --target staging`. Returns their usernames. A drill using them at the same
+    time loses them: run it when no load runs against the pool (cleanup holds the target's lease)."""
+    client = client if client is not None else cognito_client(auth)
+    names = drill_accounts(auth, client)  # every page first: deleting while paging may shift what the next holds
     removed = []
     for name in names:
         try:

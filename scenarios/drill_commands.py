@@ -28,6 +28,7 @@ from scenarios.loader import load_config
 from scenarios.models import DrillPlan, resolve
 from scenarios.reporting import write_reports, write_suite_reports
 from scenarios.target_choice import choose_target, require_control, with_target
+from scenarios.target_cleanup import TargetCleanup
 from verify.journal import Journal, RunStatus
 
 LATEST_LINK = "latest"  # runs/latest -> the newest suite directory, for `report runs/latest/<scenario>`
@@ -139,8 +140,17 @@ def _run(args: argparse.Namespace) -> int:
 
 def _cleanup(args: argparse.Namespace) -> int:
     console = Console()
-    report = cleanup_runs(args.report_dir, console)
-    return int(ExitCode.PASSED if report.clean else ExitCode.TARGET_ERROR)
+    clean = True
+    if not args.dry_run:
+        clean = cleanup_runs(args.report_dir, console).clean
+    if args.target is not None:
+        # Undoes only what drills made, so a protected target needs no --allow-protected here.
+        choice = choose_target(load_config(args.file, require_providers=False), args.target, allow_protected=True)
+        require_control(choice, args.file)
+        clean = TargetCleanup(choice.name, choice.target, console, dry_run=args.dry_run).run().clean and clean
+    elif args.dry_run:
+        raise InvalidInputError("--dry-run lists what drills left on a target: name it with --target")
+    return int(ExitCode.PASSED if clean else ExitCode.TARGET_ERROR)
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -156,6 +166,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--quiet", "-q", action="store_true", help="no live progress")
     run.set_defaults(func=_run)
 
-    cleanup = subparsers.add_parser("cleanup", help="revert faults and stop services a killed run left behind")
+    cleanup = subparsers.add_parser(
+        "cleanup", help="revert faults and stop services a killed run left behind (its journal); with --target, "
+        "also what drills left on the target itself: fault markers, FIS experiments, the load's Cognito accounts")
     add_report_dir(cleanup)
+    add_file(cleanup)
+    cleanup.add_argument("--target", metavar="T", default=None,
+                         help="also find what drills left on this target without any journal, and undo it")
+    cleanup.add_argument("--dry-run", action="store_true", help="with --target: list what would be undone, change nothing")
     cleanup.set_defaults(func=_cleanup)

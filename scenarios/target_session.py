@@ -101,6 +101,8 @@ class BundledSession:
         (a service the harness started itself has a fresh one: nobody else can hold it)."""
         from chaos.local.lease_store import LockFileLeaseStore
 
+        if not self.data_dir and self.target.url:
+            raise InvalidInputError("a bundled target with `url` also needs `data_dir` (its lease is kept there)")
         if not self.data_dir:
             raise InvalidInputError(
                 "a bundled target without `url` is started by the harness for each drill, in a fresh data "

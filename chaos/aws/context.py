@@ -127,6 +127,11 @@ class ActionHandler(ABC):
     def plan(self, call: ActionCall) -> list[str]:
         """The exact AWS calls this action makes, one per line."""
 
+    def call_for_marker(self, action: str, resource: str | None) -> ActionCall:
+        """The call whose fault marker is `<prefix>/<function>/<action>[/<resource>]`, for reverting it from the
+        marker alone (`cleanup --target`): the parameters its marker name and revert depend on."""
+        return ActionCall(name=action)
+
     def inject(self, call: ActionCall) -> Undo:
         raise ProviderError(f"{call.name} is not a fault")
 

@@ -22,6 +22,7 @@ from chaos.aws.endpoints import EndpointProbe
 from chaos.aws.lambda_faults import BadVersionFault, ConcurrencyFault
 from chaos.aws.lambda_fis import FisLambdaFault
 from chaos.aws.lambda_remediations import DeleteConcurrencyRemediation, RollbackRemediation, UpdateConfigRemediation
+from chaos.aws.leftovers import AccountLeftovers
 from chaos.aws.limits import AwsLimitError, call_problems
 from chaos.aws.markers import FaultMarkers
 from chaos.aws.operator_observe import OBSERVABLE_ACTIONS
@@ -34,7 +35,7 @@ from chaos.aws.table_backup import BackupRemediation
 from chaos.aws.table_corruption import TableCorruption
 from chaos.aws.table_restore import RestoreRemediation
 from chaos.aws.table_throttle import TableThrottle
-from chaos.provider import ObservedAction, RemediationContext, Undo
+from chaos.provider import Leftover, ObservedAction, RemediationContext, Undo
 from chaos.targets import REGION_ACTIONS, AwsTarget
 from common.errors import InvalidInputError
 
@@ -153,6 +154,12 @@ class AwsProvider:
 
     def observe(self, call: ActionCall, since: float, context: RemediationContext) -> ObservedAction | None:
         return observe_operator(self.ctx, call, since, context)
+
+    def leftovers(self) -> list[Leftover]:
+        return AccountLeftovers(self.ctx, self.handler).find()
+
+    def clear(self, leftover: Leftover) -> str:
+        return AccountLeftovers(self.ctx, self.handler).clear(leftover)
 
     def close(self) -> None:
         self.clients.close()

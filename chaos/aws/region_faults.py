@@ -30,6 +30,9 @@ class RegionOutageFault(ConcurrencyFault):
     def limit_of(self, call: ActionCall) -> int:
         return 0
 
+    def call_for_marker(self, action: str, resource: str | None) -> ActionCall:
+        return ActionCall(name=action, params={"region": resource or self.target.region})  # the marker names it
+
     def preflight(self, call: ActionCall) -> list[str]:
         params = call.typed_params()
         assert isinstance(params, RegionOutage)

@@ -15,8 +15,9 @@ from pydantic import JsonValue
 
 from chaos.actions import ActionCall
 from chaos.local.control_client import ControlClient
+from chaos.local.leftovers import BundledLeftovers
 from chaos.local.observe import MATCHERS, observe
-from chaos.provider import ObservedAction, RemediationContext, Undo
+from chaos.provider import Leftover, ObservedAction, RemediationContext, Undo
 from chaos.targets import BundledTarget
 from common.errors import HarnessError, ProviderError
 
@@ -322,6 +323,12 @@ class LocalProvider:
 
     def alarm_times(self, since: float) -> dict[str, float | None]:
         return {}  # the bundled service has no alarms of its own: the drill's alarm model pages
+
+    def leftovers(self) -> list[Leftover]:
+        return BundledLeftovers(self.client).find()
+
+    def clear(self, leftover: Leftover) -> str:
+        return BundledLeftovers(self.client).clear(leftover)
 
     def close(self) -> None:
         if self._client is not None:

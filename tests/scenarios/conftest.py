@@ -46,6 +46,19 @@ class FakeBundledProvider:
     def close(self) -> None:
         pass
 
+    found: ClassVar[list[Any]] = []  # the chaos.provider.Leftover items `leftovers` reports (cleanup --target)
+
+    def leftovers(self) -> list[Any]:
+        return [f for f in self.found if f"clear {f.name}" not in self.touched]
+
+    def clear(self, leftover: Any) -> str:
+        if "fails" in leftover.name:
+            from common.errors import ProviderError
+
+            raise ProviderError(f"{leftover.name}: AccessDenied")
+        self.touched.append(f"clear {leftover.name}")
+        return f"cleared {leftover.name}"
+
     def plan(self, call: ActionCall) -> list[str]:
         params = ", ".join(f"{k}={v}" for k, v in sorted(call.params.items()))
         return [f"inject: {call.name}({params})", f"revert: undo {call.name}"]
@@ -69,6 +82,7 @@ def fake_providers(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
     module.FakeAwsProvider = FakeAwsProvider  # type: ignore[attr-defined]
     module.UnbuildableProvider = UnbuildableProvider  # type: ignore[attr-defined]
     monkeypatch.setattr(FakeBundledProvider, "touched", [])
+    monkeypatch.setattr(FakeBundledProvider, "found", [])
     monkeypatch.setitem(sys.modules, MODULE, module)
     # setitem restores the real entries of the registry afterwards.
     monkeypatch.setitem(KINDS, "bundled", provider_at("bundled", f"{MODULE}:FakeBundledProvider"))
