@@ -30,6 +30,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from common.messages import gettext as _
 from loadtests.records import SecondSample
 from verify.alarm_eval import AlarmState, Datapoint, evaluate_alarm, evaluation_range
 from verify.detection import Detection, latency_statistic
@@ -67,11 +68,14 @@ class Evaluation:
     datapoints: str  # the evaluation range in the documentation's notation, oldest first: 0 X -
 
 
+ERROR_RATE = "error rate"
+
+
 @dataclass
 class MetricAlarm:
     """One CloudWatch alarm of the rule: a metric of each period against a threshold."""
 
-    label: str  # "error rate", "p90"
+    label: str  # "error rate", "p90": the alarm's key (ERROR_RATE, or the latency statistic's name)
     threshold: float
     value: Callable[[Period], float | None]  # the period's datapoint, None when missing
     show: Callable[[float], str]  # a value as the reports print it
@@ -79,14 +83,19 @@ class MetricAlarm:
     history: list[Evaluation] = field(default_factory=list)
     worst_after_fault: float | None = None
 
+    @property
+    def title(self) -> str:
+        """The label as people read it (a latency statistic's name reads the same in every language)."""
+        return _("error rate") if self.label == ERROR_RATE else self.label
+
     def describe(self, value: float) -> str:
-        return f"{self.label} {self.show(value)} > {self.show(self.threshold)}"
+        return f"{self.title} {self.show(value)} > {self.show(self.threshold)}"
 
 
 def metric_alarms(rule: AlarmRule) -> list[MetricAlarm]:
     alarms = []
     if rule.error_rate_above is not None:
-        alarms.append(MetricAlarm("error rate", rule.error_rate_above, lambda p: p.error_rate, lambda v: f"{v:.1%}"))
+        alarms.append(MetricAlarm(ERROR_RATE, rule.error_rate_above, lambda p: p.error_rate, lambda v: f"{v:.1%}"))
     if rule.latency_ms_above is not None:
         stat = rule.latency_statistic
 
@@ -169,26 +178,29 @@ class CloudWatchAlarmModel:
 
     def _detected(self, alarm: MetricAlarm, at: float, values: list[float | None]) -> Detection:
         worst = max((v for v in values if v is not None), default=None)
-        what = alarm.describe(worst) if worst is not None and worst > alarm.threshold else f"{alarm.label} data missing"
-        reason = (
-            f"{what}: {alarm.history[-1].datapoints} ({self.rule.m} of {self.rule.evaluation_periods} datapoints "
-            f"of {self.period_s} s, treat missing data: {self.rule.treat_missing_data.value}, metrics {self.delay_s:g} s late)"
-        )
+        what = (alarm.describe(worst) if worst is not None and worst > alarm.threshold
+                else _("{metric} data missing").format(metric=alarm.title))
+        reason = _(
+            "{what}: {datapoints} ({m} of {n} datapoints of {period} s, treat missing data: {treat_missing}, "
+            "metrics {delay:g} s late)"
+        ).format(what=what, datapoints=alarm.history[-1].datapoints, m=self.rule.m, n=self.rule.evaluation_periods,
+                 period=self.period_s, treat_missing=self.rule.treat_missing_data.value, delay=self.delay_s)
         before = self._state_at_fault.get(alarm.label) is AlarmState.ALARM
         return Detection(self.fault_at, at, reason, before, by=self.by)
 
     def never_fired_reason(self) -> str:
         if self.evaluated_after_fault == 0:
-            return "the alarm was never evaluated after the fault (the load ended first)"
+            return _("the alarm was never evaluated after the fault (the load ended first)")
         worst = ", ".join(
-            f"{a.label} {'-' if a.worst_after_fault is None else a.show(a.worst_after_fault)} "
-            f"(limit {a.show(a.threshold)}, last {a.state.value})"
+            _("{metric} {worst} (limit {limit}, last {state})").format(
+                metric=a.title, worst="-" if a.worst_after_fault is None else a.show(a.worst_after_fault),
+                limit=a.show(a.threshold), state=a.state.value)
             for a in self.alarms
-        ) or "no threshold set"
-        return (
-            f"the alarm never went to ALARM in {self.evaluated_after_fault} evaluation(s) after the fault: "
-            f"worst {self.period_s} s datapoint {worst}"
-        )
+        ) or _("no threshold set")
+        return _(
+            "the alarm never went to ALARM in {evaluations} evaluation(s) after the fault: worst {period} s "
+            "datapoint {worst}"
+        ).format(evaluations=self.evaluated_after_fault, period=self.period_s, worst=worst)
 
 
 def _notation(points: Iterable[Datapoint]) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from common.messages import gettext as _
 from loadtests.records import SecondSample
 from verify.latency import LatencyCounts
 from verify.slo import AlarmRule, LatencyStatistic
@@ -68,7 +69,7 @@ def second_breaches(sample: SecondSample, rule: AlarmRule) -> str | None:
     if sample.requests == 0:
         return None
     if rule.error_rate_above is not None and sample.error_rate > rule.error_rate_above:
-        return f"error rate {sample.error_rate:.1%} > {rule.error_rate_above:.1%}"
+        return _("error rate {rate:.1%} > {limit:.1%}").format(rate=sample.error_rate, limit=rule.error_rate_above)
     if rule.latency_ms_above is not None:
         counts = LatencyCounts()
         counts.add(sample_counts(sample))

@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from common.messages import gettext as _
 from loadtests.records import SecondSample
 from verify.detection import Detection, latency_statistic
 from verify.latency import LatencyCounts, SparseCounts
@@ -94,9 +95,8 @@ class Detector:
 
     def _breach(self) -> str | None:
         """Why the trailing period breaches the rule, or None if it does not."""
-        over = f"over {self.period_s} s"
         if self._requests == 0:
-            return f"no requests {over}"
+            return _("no requests over {period} s").format(period=self.period_s)
         rate = self._failed / self._requests
         stat = self.rule.latency_statistic
         p90 = latency_statistic(self._counts, stat) if self.rule.latency_ms_above is not None else 0.0
@@ -105,17 +105,20 @@ class Detector:
             self.peak_p90_ms = max(self.peak_p90_ms, p90)
         limit = self.rule.error_rate_above
         if limit is not None and rate > limit:
-            return f"error rate {rate:.1%} > {limit:.1%} {over}"
+            return _("error rate {rate:.1%} > {limit:.1%} over {period} s").format(
+                rate=rate, limit=limit, period=self.period_s)
         latency = self.rule.latency_ms_above
         if latency is not None and p90 > latency:
-            return f"{stat.value} {p90:,.0f} ms > {latency:,.0f} ms {over}"
+            return _("{statistic} {value:,.0f} ms > {limit:,.0f} ms over {period} s").format(
+                statistic=stat.value, value=p90, limit=latency, period=self.period_s)
         return None
 
     def never_fired_reason(self) -> str:
-        return (
-            f"the alarm never fired after the fault: worst {self.period_s} s period had "
-            f"error rate {self.peak_error_rate:.1%} and {self.rule.latency_statistic.value} {self.peak_p90_ms:,.0f} ms"
-        )
+        return _(
+            "the alarm never fired after the fault: worst {period} s period had error rate {rate:.1%} and "
+            "{statistic} {value:,.0f} ms"
+        ).format(period=self.period_s, rate=self.peak_error_rate, statistic=self.rule.latency_statistic.value,
+                 value=self.peak_p90_ms)
 
 
 def detect(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from common.messages import gettext as _
 from verify.detection import Detection, first_bad_second
 from verify.detection_models import run_detection
 from verify.journal import Journal, PhaseName
@@ -107,10 +108,34 @@ def drill_timings(journal: Journal, slo: Slo | None = None, rule: AlarmRule | No
 def _target_alarm(alarm_times: dict[str, float | None], fault_at: float) -> tuple[Detection | None, str]:
     fired = {name: at for name, at in alarm_times.items() if at is not None}
     if not fired:
-        return None, f"none of the target's alarms ({', '.join(alarm_times)}) went to ALARM after the fault"
+        return None, _("none of the target's alarms ({names}) went to ALARM after the fault").format(
+            names=", ".join(alarm_times))
     name = min(fired, key=lambda n: fired[n])
-    by = f"alarm {name}"
-    return Detection(fault_at, fired[name], f"{by} went to ALARM (the target's own alarm)", False, by), ""
+    by = f"{TARGET_ALARM_PREFIX}{name}"  # a record's value (journal, history, junit): never translated
+    reason = _("{by} went to ALARM (the target's own alarm)").format(by=detector_title(by))
+    return Detection(fault_at, fired[name], reason, False, by), ""
+
+
+TARGET_ALARM_PREFIX = "alarm "
+
+
+def detector_title(by: str) -> str:
+    """What raised the alarm, as people read it. `by` is recorded as the models' names ("cloudwatch model",
+    "trailing model") or "alarm NAME" (the target's own), in English: journal, history and junit keep it."""
+    if by == "cloudwatch model":
+        return _("cloudwatch model")
+    if by == "trailing model":
+        return _("trailing model")
+    if by.startswith(TARGET_ALARM_PREFIX):
+        return _("alarm {name}").format(name=by.removeprefix(TARGET_ALARM_PREFIX))
+    return by
+
+
+def window_title(name: str) -> str:
+    """A window's name as people read it (`WindowStats.name` stays the English key)."""
+    titles = {"baseline": _("baseline"), "during fault": _("during fault"), "after recovery": _("after recovery"),
+              "whole drill": _("whole drill")}
+    return titles.get(name, name)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from common.messages import gettext as _
 from loadtests.records import SecondSample
 from verify.slo import Slo
 from verify.windows import SecondHealth, second_health, with_gaps
@@ -77,16 +78,16 @@ class RecoveryTracker:
 
     def never_recovered_reason(self) -> str:
         if self.judged_seconds == 0:
-            return "no load was measured after the fault"
+            return _("no load was measured after the fault")
         why = ""
         if self.last_unhealthy is not None:
-            why = f"; last unhealthy second at +{self.last_unhealthy.t - self.fault_at:.0f} s: "
-            why += ", ".join(self.last_unhealthy.reasons)
-        return (
-            f"never recovered: the SLO did not hold for {self.window_s} consecutive seconds "
-            f"({self.unhealthy_seconds} of {self.judged_seconds} s after the fault unhealthy, "
-            f"longest healthy run {self.longest_healthy_run} s{why})"
-        )
+            why = "; " + _("last unhealthy second at +{seconds:.0f} s: {reasons}").format(
+                seconds=self.last_unhealthy.t - self.fault_at, reasons=", ".join(self.last_unhealthy.reasons))
+        return _(
+            "never recovered: the SLO did not hold for {window} consecutive seconds ({unhealthy} of {judged} s "
+            "after the fault unhealthy, longest healthy run {longest} s{why})"
+        ).format(window=self.window_s, unhealthy=self.unhealthy_seconds, judged=self.judged_seconds,
+                 longest=self.longest_healthy_run, why=why)
 
 
 def find_recovery(

@@ -9,6 +9,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.durations import format_duration as fmt
+from common.messages import gettext as _
 
 # When a period's datapoint can be read by an alarm, after its period ends. API Gateway and Lambda publish
 # their metrics in one-minute periods ("By default, API Gateway metric data is automatically sent to
@@ -124,14 +125,16 @@ class AlarmRule(BaseModel):
         """One line, e.g. `error rate > 5% or p90 > 1,000 ms, 1 of 1 datapoint(s) of 5m, ..., evaluated every 1m`."""
         parts = []
         if self.error_rate_above is not None:
-            parts.append(f"error rate > {self.error_rate_above * 100:.6g}%")
+            parts.append(_("error rate > {percent:.6g}%").format(percent=self.error_rate_above * 100))
         if self.latency_ms_above is not None:
             parts.append(f"{self.latency_statistic.value} > {self.latency_ms_above:,.6g} ms")
-        what = " or ".join(parts) or "no alarm"
+        what = _(" or ").join(parts) or _("no alarm")
         if self.model is DetectionModelName.TRAILING:
-            return f"{what} over a trailing {fmt(self.period_s)} (evaluated every second)"
-        return (
-            f"{what}, {self.m} of {self.evaluation_periods} datapoint(s) of {fmt(self.period_s)}, missing data "
-            f"{self.treat_missing_data.value}, metrics {fmt(self.metric_delay_s)} late, evaluated every "
-            f"{fmt(self.interval_s)}"
-        )
+            return _("{what} over a trailing {period} (evaluated every second)").format(
+                what=what, period=fmt(self.period_s))
+        return _(
+            "{what}, {m} of {n} datapoint(s) of {period}, missing data {treat_missing}, metrics {delay} late, "
+            "evaluated every {interval}"
+        ).format(what=what, m=self.m, n=self.evaluation_periods, period=fmt(self.period_s),
+                 treat_missing=self.treat_missing_data.value, delay=fmt(self.metric_delay_s),
+                 interval=fmt(self.interval_s))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
+from common.messages import gettext as _
 from loadtests.records import SecondSample
 from verify.latency import Latencies, LatencyCounts, SparseCounts, encoded_latencies, sparse_counts
 from verify.slo import Slo
@@ -50,10 +51,11 @@ def second_health(sample: SecondSample, slo: Slo) -> SecondHealth:
     lat = sample_latencies(sample)
     reasons: list[str] = []
     if sample.requests == 0:
-        reasons.append("no traffic")
+        reasons.append(_("no traffic"))
     else:
         if sample.error_rate > slo.error_rate:
-            reasons.append(f"error rate {sample.error_rate:.1%} > {slo.error_rate:.1%}")
+            reasons.append(_("error rate {rate:.1%} > {limit:.1%}").format(
+                rate=sample.error_rate, limit=slo.error_rate))
         if lat.p90_ms > slo.p90_ms:
             reasons.append(f"p90 {lat.p90_ms:.0f} ms > {slo.p90_ms:.0f} ms")
         if lat.p95_ms > slo.p95_ms:
@@ -122,9 +124,9 @@ class WindowStats(BaseModel):
         The whole drill's availability is its own check.
         """
         if self.empty:
-            return ["empty window: no seconds to judge"]
+            return [_("empty window: no seconds to judge")]
         if self.requests == 0:
-            return ["no traffic at all"]
+            return [_("no traffic at all")]
         broken: list[str] = []
         checks = [
             ("p90", self.p90_ms, slo.p90_ms, "ms"),
@@ -135,11 +137,13 @@ class WindowStats(BaseModel):
             if limit is not None and value > limit:
                 broken.append(f"{label} {value:.0f} {unit} > {limit:.0f} {unit}")
         if self.error_rate > slo.error_rate:
-            broken.append(f"error rate {self.error_rate:.2%} > {slo.error_rate:.2%}")
+            broken.append(_("error rate {rate:.2%} > {limit:.2%}").format(rate=self.error_rate, limit=slo.error_rate))
         if availability and self.availability < slo.availability:
-            broken.append(f"availability {self.availability:.2%} < {slo.availability:.2%}")
+            broken.append(_("availability {value:.2%} < {limit:.2%}").format(
+                value=self.availability, limit=slo.availability))
         if slo.min_rps is not None and self.achieved_rps < slo.min_rps:
-            broken.append(f"achieved {self.achieved_rps:.0f} RPS < {slo.min_rps:.0f} RPS")
+            broken.append(_("achieved {value:.0f} RPS < {limit:.0f} RPS").format(
+                value=self.achieved_rps, limit=slo.min_rps))
         return broken
 
 

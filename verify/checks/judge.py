@@ -11,9 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from common.messages import gettext as _
 from verify.checks.base import Check, CheckContext
 from verify.checks.registry import CHECKS, check_named
-from verify.drill import DrillTimings, DrillWindows, drill_timings, drill_windows, judged_rule, judged_slo
+from verify.drill import (
+    DrillTimings,
+    DrillWindows,
+    drill_timings,
+    drill_windows,
+    judged_rule,
+    judged_slo,
+    window_title,
+)
 from verify.journal import CheckRecord, Journal, Verdict
 from verify.slo import AlarmRule, Slo
 
@@ -27,13 +36,13 @@ def _unless_saturated(check: Check, context: CheckContext, record: CheckRecord) 
     share = window.saturated_seconds / window.seconds
     if share <= SATURATED_SHARE_LIMIT:
         return record
-    why = (
-        f"the load generator was saturated in {window.saturated_seconds} of {window.seconds} s of the "
-        f"{window.name} window ({share:.0%} > {SATURATED_SHARE_LIMIT:.0%}): its latencies are the generator's "
-        f"as much as the service's"
-    )
-    return record.model_copy(update={"verdict": Verdict.INCONCLUSIVE, "passed": False,
-                                     "detail": f"{why}; measured: {record.detail}"})
+    why = _(
+        "the load generator was saturated in {saturated} of {seconds} s of the {window} window ({share:.0%} > "
+        "{limit:.0%}): its latencies are the generator's as much as the service's"
+    ).format(saturated=window.saturated_seconds, seconds=window.seconds, window=window_title(window.name),
+             share=share, limit=SATURATED_SHARE_LIMIT)
+    detail = _("{why}; measured: {detail}").format(why=why, detail=record.detail)
+    return record.model_copy(update={"verdict": Verdict.INCONCLUSIVE, "passed": False, "detail": detail})
 
 
 def _applies(check: Check, journal: Journal) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from common.messages import gettext as _
 from verify.checks.base import Check, CheckContext, Needs
 from verify.journal import CheckRecord
 
@@ -9,13 +10,13 @@ from verify.journal import CheckRecord
 def _judge(ctx: CheckContext) -> CheckRecord:
     name, t, rto_s = RTO.name, ctx.timings, ctx.journal.rto_s
     if t.fault_at is None:
-        return CheckRecord(name=name, passed=False, limit=rto_s, unit="s", detail="no fault was injected")
+        return CheckRecord(name=name, passed=False, limit=rto_s, unit="s", detail=_("no fault was injected"))
     if t.recovery is None:
         return CheckRecord(name=name, passed=False, limit=rto_s, unit="s", detail=t.not_recovered)
     took = t.recovery.recovery_s
     within = rto_s is None or took <= rto_s
-    limit_text = "no RTO set" if rto_s is None else f"RTO {rto_s:,.0f} s"
-    detail = f"recovered {took:,.1f} s after the fault ({limit_text})"
+    limit_text = _("no RTO set") if rto_s is None else _("RTO {seconds:,.0f} s").format(seconds=rto_s)
+    detail = _("recovered {seconds:,.1f} s after the fault ({limit})").format(seconds=took, limit=limit_text)
     # Game day: the system recovered because the harness took over, not because the team acted.
     taken_over = [r for r in ctx.journal.remediations if r.taken_over_at is not None]
     if taken_over:
@@ -23,8 +24,8 @@ def _judge(ctx: CheckContext) -> CheckRecord:
         waited = step.taken_over_at - (step.paged_at or step.taken_over_at)
         return CheckRecord(
             name=name, passed=False, value=round(took, 3), limit=rto_s, unit="s",
-            detail=f"no operator action within {waited:,.0f} s of the page ({step.action}): the harness performed "
-                   f"the runbook step itself; {detail}",
+            detail=_("no operator action within {seconds:,.0f} s of the page ({action}): the harness performed the "
+                     "runbook step itself; {detail}").format(seconds=waited, action=step.action, detail=detail),
         )
     return CheckRecord(name=name, passed=within, value=round(took, 3), limit=rto_s, unit="s", detail=detail)
 

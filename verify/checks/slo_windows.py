@@ -5,6 +5,7 @@ saturated load generator there makes the verdict inconclusive (see `verify.check
 
 from __future__ import annotations
 
+from common.messages import gettext as _
 from verify.checks.base import Check, CheckContext, Needs
 from verify.journal import CheckRecord
 from verify.slo import Slo
@@ -12,18 +13,18 @@ from verify.windows import WindowStats
 
 
 def _figures(w: WindowStats) -> str:
-    return (
-        f"{w.seconds} s, {w.requests:,} requests, {w.achieved_rps:,.0f} RPS, p90 {w.p90_ms:,.0f} ms, "
-        f"p95 {w.p95_ms:,.0f} ms, p99 {w.p99_ms:,.0f} ms, errors {w.error_rate:.2%}, "
-        f"available {w.availability:.2%}"
-    )
+    return _(
+        "{seconds} s, {requests:,} requests, {rps:,.0f} RPS, p90 {p90:,.0f} ms, p95 {p95:,.0f} ms, p99 {p99:,.0f} ms, "
+        "errors {errors:.2%}, available {available:.2%}"
+    ).format(seconds=w.seconds, requests=w.requests, rps=w.achieved_rps, p90=w.p90_ms, p95=w.p95_ms, p99=w.p99_ms,
+             errors=w.error_rate, available=w.availability)
 
 
 def _window_check(name: str, window: WindowStats | None, slo: Slo, missing: str) -> CheckRecord:
     if window is None:
         return CheckRecord(name=name, passed=False, limit=slo.p95_ms, unit="ms", detail=missing)
     broken = window.violations(slo, availability=False)
-    detail = _figures(window) + (f"; broken: {'; '.join(broken)}" if broken else "")
+    detail = _figures(window) + ("; " + _("broken: {what}").format(what="; ".join(broken)) if broken else "")
     return CheckRecord(name=name, passed=not broken, value=round(window.p95_ms, 3), limit=slo.p95_ms, unit="ms", detail=detail)
 
 
@@ -33,16 +34,17 @@ def _baseline(ctx: CheckContext) -> CheckRecord:
 
 def _after_recovery(ctx: CheckContext) -> CheckRecord:
     t = ctx.timings
-    missing = "no fault was injected" if t.fault_at is None else f"no after-recovery window: {t.not_recovered}"
+    missing = _("no fault was injected") if t.fault_at is None else _("no after-recovery window: {why}").format(
+        why=t.not_recovered)
     return _window_check(SLO_AFTER_RECOVERY.name, ctx.windows.after_recovery, ctx.slo, missing)
 
 
 def _availability(ctx: CheckContext) -> CheckRecord:
     window, slo = ctx.windows.whole, ctx.slo
     held = window.seconds > 0 and window.availability >= slo.availability
-    detail = f"SLO held in {window.healthy_seconds} of {window.seconds} s"
+    detail = _("SLO held in {healthy} of {seconds} s").format(healthy=window.healthy_seconds, seconds=window.seconds)
     if window.zero_traffic_seconds:
-        detail += f" ({window.zero_traffic_seconds} s without any traffic)"
+        detail += " " + _("({seconds} s without any traffic)").format(seconds=window.zero_traffic_seconds)
     return CheckRecord(
         name=AVAILABILITY.name, passed=held, value=round(window.availability, 6),
         limit=slo.availability, unit="ratio", detail=detail,
