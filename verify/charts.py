@@ -15,6 +15,7 @@ show failures before the fault).
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
@@ -81,6 +82,12 @@ def nice_step(span: float, target_ticks: int = 6) -> float:
     raw = span / target_ticks
     power = 10 ** math.floor(math.log10(raw))
     return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
+def _columns(text: str) -> int:
+    """Text width in Latin-letter columns: a Hangul or CJK glyph (`--lang ko`) is about twice as wide, and the
+    legend is placed after the title by this estimate (SVG text cannot be measured without a script)."""
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
 
 
 def _fmt(value: float) -> str:
@@ -246,12 +253,12 @@ class SvgChart:
 
     def _legend(self) -> list[str]:
         parts: list[str] = []
-        x = self.left + 8 + 7.5 * len(self.title) + 24
+        x = self.left + 8 + 7.5 * _columns(self.title) + 24
         for line in self.lines:
             dash = ' stroke-dasharray="5 3"' if line.dashed else ""
             parts.append(
                 f'<line x1="{x:.0f}" x2="{x + 18:.0f}" y1="14" y2="14" stroke="{line.color}" stroke-width="2.5"{dash}/>'
                 f'<text x="{x + 22:.0f}" y="18" class="lg">{escape(line.label)}</text>'
             )
-            x += 22 + 7 * len(line.label) + 18
+            x += 22 + 7 * _columns(line.label) + 18
         return parts

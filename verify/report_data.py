@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from common.messages import gettext as _
 from loadtests.records import SecondSample
-from verify.drill import DrillTimings, DrillWindows, drill_timings, drill_windows, judged_rule, judged_slo
+from verify.drill import (
+    DrillTimings,
+    DrillWindows,
+    detector_title,
+    drill_timings,
+    drill_windows,
+    judged_rule,
+    judged_slo,
+)
 from verify.journal import Journal, RunStatus
 from verify.slo import AlarmRule, Slo
 from verify.windows import SecondHealth, index_series, second_health, seconds_in
@@ -42,6 +51,23 @@ class ReportData:
         return status.value.upper()  # INCONCLUSIVE: no check failed, one could not be judged
 
     @property
+    def verdict_text(self) -> str:
+        """The verdict as people read it, in the chosen language (`verdict` stays the record's English)."""
+        status = self.journal.status
+        if self.journal.expected_to_fail and status is RunStatus.FAILED:
+            return _("FAILED (as expected)")
+        if self.journal.expected_to_fail and status is RunStatus.PASSED:
+            return _("PASSED (expected to fail)")
+        texts = {RunStatus.RUNNING: _("RUNNING"), RunStatus.PASSED: _("PASSED"), RunStatus.FAILED: _("FAILED"),
+                 RunStatus.ABORTED: _("ABORTED"), RunStatus.ERROR: _("ERROR"),
+                 RunStatus.INCONCLUSIVE: _("INCONCLUSIVE")}
+        return texts.get(status, status.value.upper())
+
+    @property
+    def detected_by_text(self) -> str:
+        return detector_title(self.detected_by)
+
+    @property
     def verdict_ok(self) -> bool:
         return self.journal.status is RunStatus.PASSED or (
             self.journal.expected_to_fail and self.journal.status is RunStatus.FAILED
@@ -69,6 +95,11 @@ class ReportData:
 
     def health(self) -> list[SecondHealth]:
         return [second_health(s, self.slo) for s in self.seconds()]
+
+
+def unit_title(unit: str) -> str:
+    """A check's unit as people read it (the record keeps the English word; s, ms and RPS read the same)."""
+    return {"items": _("items"), "ratio": _("ratio")}.get(unit, unit)
 
 
 def report_data(journal: Journal) -> ReportData:

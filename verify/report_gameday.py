@@ -98,6 +98,9 @@ def html_section(journal: Journal) -> str:
         return ""
     rows = "".join(f'<tr><td class="num">{t:+,.1f} s</td><td>{escape(what)}</td></tr>' for t, what in timeline(journal))
     runbooks = "".join(f"<li><code>{escape(s.runbook or s.action)}</code></li>" for s in steps)
-    return (f"<h2>{escape(_('People in the loop'))}</h2>"
-            f'<p class="detail">{escape(_("The runbook the on-call was paged with:"))}</p><ul>{runbooks}</ul>'
-            f"<table><tr><th>{escape(_('time after the fault'))}</th><th>{escape(_('event'))}</th></tr>{rows}</table>")
+    # The messages outside the f-strings: Babel's extractor does not look inside them (Python 3.11).
+    title, paged_with = escape(_("People in the loop")), escape(_("The runbook the on-call was paged with:"))
+    when_head, event_head = escape(_("time after the fault")), escape(_("event"))
+    return (f"<h2>{title}</h2>"
+            f'<p class="detail">{paged_with}</p><ul>{runbooks}</ul>'
+            f"<table><tr><th>{when_head}</th><th>{event_head}</th></tr>{rows}</table>")
