@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 
 from common.errors import ExitCode, HarnessError, InvalidInputError
+from common.messages import gettext as _
 from scenarios.cleanup import cleanup_runs
 from scenarios.cli_options import (
     add_allow_protected,
@@ -42,6 +43,15 @@ class Outcome(StrEnum):
     INCONCLUSIVE = "INCONCLUSIVE"  # no check failed, one could not be judged (the reason says which, and why)
     ABORTED = "ABORTED"
     ERROR = "ERROR"
+
+    @property
+    def text(self) -> str:
+        """The outcome as people read it, in the chosen language (the value stays the same in every language)."""
+        return {
+            Outcome.PASSED: _("passed"), Outcome.EXPECTED_FAILURE: _("expected failure"), Outcome.FAILED: _("FAILED"),
+            Outcome.UNEXPECTED_PASS: _("UNEXPECTED PASS"), Outcome.INCONCLUSIVE: _("INCONCLUSIVE"),
+            Outcome.ABORTED: _("ABORTED"), Outcome.ERROR: _("ERROR"),
+        }[self]
 
 
 @dataclass(frozen=True)
@@ -77,7 +87,9 @@ def run_drills(
     for plan in plans:
         run_dir = suite_dir / plan.scenario
         # soft_wrap: a path is copied from the terminal, never folded across lines.
-        console.print(f"[bold]drill {plan.scenario}[/] ({plan.profile}, target {plan.target_name}) -> {shown(run_dir)}",
+        console.print("[bold]" + _("drill {scenario}").format(scenario=plan.scenario) + "[/] "
+                      + _("({profile}, target {target}) -> {run_dir}").format(
+                          profile=plan.profile, target=plan.target_name, run_dir=shown(run_dir)),
                       soft_wrap=True)
         engine = DrillEngine(plan, run_dir)
         engine.progress.enabled = progress
@@ -131,7 +143,7 @@ def _run(args: argparse.Namespace) -> int:
         journal = result.journal
         style = "green" if result.exit_code == ExitCode.PASSED else "red"
         why = f" — {journal.reason}" if journal.reason else ""
-        console.print(f"[{style}]{result.outcome.value:>16}[/] {journal.scenario}{why}")
+        console.print(f"[{style}]{result.outcome.text:>16}[/] {journal.scenario}{why}")
     worst = max((r.exit_code for r in results), default=ExitCode.PASSED)
     if any(interrupted(r.journal) for r in results):
         return ExitCode.INTERRUPTED

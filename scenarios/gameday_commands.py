@@ -10,6 +10,7 @@ from rich.console import Console
 
 from chaos.local.control_client import ControlClient
 from common.errors import ExitCode, InvalidInputError
+from common.messages import gettext as _
 from scenarios.cleanup import still_running
 from scenarios.cli_options import absolute_path, add_report_dir, shown
 from scenarios.gameday.acks import acknowledge, open_pages
@@ -26,16 +27,18 @@ def _ack(args: argparse.Namespace) -> int:
         if live:
             pages.append((run_dir, page))
         else:
-            console.print(f"stale page in {shown(run_dir)} (its drill is no longer running): ignored")
+            console.print(_("stale page in {run_dir} (its drill is no longer running): ignored").format(
+                run_dir=shown(run_dir)))
     if not pages:
-        console.print(f"no open page under {shown(args.report_dir)}")
+        console.print(_("no open page under {report_dir}").format(report_dir=shown(args.report_dir)))
         return ExitCode.PASSED if args.quiet_if_none else ExitCode.INVALID_INPUT
     for run_dir, page in pages:
         ack = acknowledge(run_dir, page)
         waited = ack.at - page.paged_at
-        console.print(f"acknowledged {page.scenario} step {page.step} ({page.action}) as {ack.by}, "
-                      f"{waited:.0f} s after the page", soft_wrap=True)
-        console.print(f"runbook: {page.runbook}", soft_wrap=True, highlight=False)
+        acknowledged = _("acknowledged {scenario} step {step} ({action}) as {by}, {seconds:.0f} s after the page")
+        console.print(acknowledged.format(scenario=page.scenario, step=page.step, action=page.action, by=ack.by,
+                                          seconds=waited), soft_wrap=True)
+        console.print(_("runbook: {runbook}").format(runbook=page.runbook), soft_wrap=True, highlight=False)
     return ExitCode.PASSED
 
 

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from common.messages import gettext as _
 from loadtests.records import SecondSample
 from scenarios.models import DrillPlan
 from verify.journal import Journal, PhaseName
@@ -37,7 +38,8 @@ class DrillProgress:
         if self.console.is_terminal:
             self._refresh()
         else:
-            self.console.print(f"[{self.plan.scenario}] phase: {name.value}")
+            # The phase is the journal's name for it (an identifier, as `plan` lists them): not translated.
+            self.console.print(f"[{self.plan.scenario}] " + _("phase: {phase}").format(phase=name.value))
 
     def sample(self, sample: SecondSample, journal: Journal) -> None:
         self._last, self._journal = sample, journal
@@ -61,15 +63,14 @@ class DrillProgress:
         s = self._last
         if s is None:
             return f"[{self.plan.scenario}] {self.current.value}"
-        return (
-            f"[{self.plan.scenario}] {self.current.value:<9} t+{time.time() - self.started:5.0f}s "
-            f"since fault {self._since_fault():>14}  {s.requests:5d} rps  p90 {s.p90_ms:7.1f} ms  "
-            f"errors {s.error_rate:6.2%}"
-        )
+        return f"[{self.plan.scenario}] {self.current.value:<9} t+{time.time() - self.started:5.0f}s " + _(
+            "since fault {since:>14}  {rps:5d} rps  p90 {p90:7.1f} ms  errors {errors:6.2%}"
+        ).format(since=self._since_fault(), rps=s.requests, p90=s.p90_ms, errors=s.error_rate)
 
     def _table(self) -> Table:
-        table = Table(title=f"drill {self.plan.scenario} ({self.plan.profile}, {self.plan.target_name})")
-        for column in ("phase", "elapsed", "since fault", "RPS", "p90 ms", "errors"):
+        table = Table(title=_("drill {scenario} ({profile}, {target})").format(
+            scenario=self.plan.scenario, profile=self.plan.profile, target=self.plan.target_name))
+        for column in (_("phase"), _("elapsed"), _("since fault"), "RPS", "p90 ms", _("errors")):
             table.add_column(column, justify="right")
         s = self._last
         table.add_row(

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from common.errors import CheckFailedError, InvalidInputError
+from common.messages import gettext as _
 from scenarios.cli_options import absolute_path, add_report_dir, history_dir
 from verify.history import HistoryRow, Regression, all_regressions, load_history, previous_run
 from verify.journal import Journal
@@ -121,7 +122,7 @@ def run_report(args: argparse.Namespace) -> int:
         journal = _load_journal(args.journal)
     render_console(journal)
     if args.html:
-        print(f"wrote {write_html(journal, args.html)}")
+        print(_("wrote {path}").format(path=write_html(journal, args.html)))
     if args.junit:
-        print(f"wrote {write_junit([journal], args.junit)}")
+        print(_("wrote {path}").format(path=write_junit([journal], args.junit)))
     return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from common.messages import gettext as _
 from scenarios.cli_options import shown
 from verify.journal import Journal
 
@@ -29,8 +30,8 @@ def write_reports(journal: Journal, run_dir: Path, history_dir: Path, console: C
         try:
             write()
         except OSError as exc:
-            console.print(f"[red]could not write {what}: {exc}[/]")
-    console.print(f"report: {shown(run_dir / 'report.html')}", soft_wrap=True)
+            console.print("[red]" + _("could not write {what}: {problem}").format(what=what, problem=exc) + "[/]")
+    console.print(_("report: {path}").format(path=shown(run_dir / "report.html")), soft_wrap=True)
 
 
 def write_suite_reports(journals: list[Journal], suite_dir: Path) -> None:
