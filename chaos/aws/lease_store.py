@@ -26,6 +26,17 @@ def lease_parameter(prefix: str, function: str) -> str:
     return name
 
 
+def lease_plan(prefix: str, function: str) -> list[str]:
+    """The calls a drill (and `cleanup --target`) makes on the lease, as plan lines: what the permission
+    preflight asks IAM about."""
+    name = lease_parameter(prefix, function)
+    return [
+        f"lease: ssm:PutParameter Name={name} Overwrite=false  (take; renewed with Overwrite=true)",
+        f"lease: ssm:GetParameter Name={name}  (who holds it)",
+        f"lease: ssm:DeleteParameter Name={name}  (release)",
+    ]
+
+
 class SsmLeaseStore:
     def __init__(self, clients: AwsClients, prefix: str, function: str, region: str) -> None:
         self.clients = clients
@@ -59,10 +70,3 @@ class SsmLeaseStore:
     def delete(self) -> None:
         self.clients.call("ssm", "delete_parameter", self.region, Name=self.name, ignore=("ParameterNotFound",))
 
-    def plan(self) -> list[str]:
-        """The calls a drill makes on its lease, as plan lines (what the permission preflight asks IAM about)."""
-        return [
-            f"lease: ssm:PutParameter Name={self.name} Overwrite=false  (take; renewed with Overwrite=true)",
-            f"lease: ssm:GetParameter Name={self.name}  (who holds it)",
-            f"lease: ssm:DeleteParameter Name={self.name}  (release)",
-        ]

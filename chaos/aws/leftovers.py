@@ -38,6 +38,19 @@ class AccountLeftovers:
         self.target = ctx.target
         self.handler_for = handler_for  # the provider's dispatch: the handler that reverts an action
 
+    def plan(self) -> list[str]:
+        """The calls of a sweep besides each marker's revert (which its action's plan lines list)."""
+        scope = f"{self.ctx.markers.prefix}/{self.target.function}"
+        return [
+            f"cleanup: ssm:GetParametersByPath Path={scope} Recursive=true  (fault markers)",
+            "cleanup: fis:ListExperimentTemplates  (tagged hanbit-drill)",
+            "cleanup: fis:GetExperimentTemplate id=<template>  (does it act on this target?)",
+            "cleanup: fis:ListExperiments experimentTemplateId=<template>",
+            "cleanup: fis:StopExperiment id=<experiment>  (if still active)",
+            "cleanup: fis:GetExperiment id=<experiment>  (until stopped)",
+            "cleanup: fis:DeleteExperimentTemplate id=<template>",
+        ]
+
     # ---- finding ---------------------------------------------------------------------------------
 
     def find(self) -> list[Leftover]:

@@ -145,6 +145,10 @@ class PermissionCheck:
             return f"arn:aws:ssm:{region}:{account}:parameter{name}" if name and name.startswith("/") else "*"
         if service == "iam":
             return target.fis_role_arn or "*"
+        if service == "cognito-idp" and target.cognito is not None:
+            # The load's accounts: the pool's own region, which its id names (the line says it too).
+            pool = target.cognito.user_pool_id
+            return f"arn:aws:cognito-idp:{pool.split('_', 1)[0]}:{account}:userpool/{pool}"
         if service == "route53" and target.health_check_id:
             return f"arn:aws:route53:::healthcheck/{target.health_check_id}"
         if service == "route53-recovery-cluster" and target.routing_control_arn:

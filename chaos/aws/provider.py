@@ -22,6 +22,7 @@ from chaos.aws.endpoints import EndpointProbe
 from chaos.aws.lambda_faults import BadVersionFault, ConcurrencyFault
 from chaos.aws.lambda_fis import FisLambdaFault
 from chaos.aws.lambda_remediations import DeleteConcurrencyRemediation, RollbackRemediation, UpdateConfigRemediation
+from chaos.aws.lease_store import lease_plan
 from chaos.aws.leftovers import AccountLeftovers
 from chaos.aws.limits import AwsLimitError, call_problems
 from chaos.aws.markers import FaultMarkers
@@ -108,12 +109,38 @@ class AwsProvider:
             problems += self.handler(call).preflight(call)
         if REGION_ACTIONS & {c.name for c in supported}:
             problems += self.probe.problems(self.target)
-        lines = [line for call in supported for line in self.plan(call)]
+        lines = [line for call in supported for line in self.plan(call)] + self.target_plan()
         problems += guarded(
             lambda: PermissionCheck(self.ctx).problems(lines, caller[0]),
             "checking permissions (iam:SimulatePrincipalPolicy)",
         )
         return list(dict.fromkeys(problems))  # the same function/table problem is reported once
+
+    def target_plan(self) -> list[str]:
+        """The calls a drill makes on this target besides its actions' (the lease; the load's accounts in the
+        target's Cognito pool), as plan lines: the permission preflight asks IAM about them too."""
+        lines = lease_plan(self.settings.marker_prefix, self.target.function)
+        pool = self.target.cognito
+        if pool is not None:
+            where = f"UserPoolId={pool.user_pool_id}"
+            lines += [
+                f"load: cognito-idp:DescribeUserPoolClient {where} ClientId={pool.client_id}  (the load's sign-in)",
+                f"load: cognito-idp:AdminCreateUser {where} Username=<account> MessageAction=SUPPRESS  (or reused)",
+                f"load: cognito-idp:AdminSetUserPassword {where} Username=<account> Permanent=true  (new every run)",
+            ]
+        return lines
+
+    def cleanup_plan(self) -> list[str]:
+        """What `hanbit-drill cleanup --target` calls besides each marker's revert (its action's plan lines)."""
+        lines = AccountLeftovers(self.ctx, self.handler).plan() + lease_plan(self.settings.marker_prefix,
+                                                                             self.target.function)
+        pool = self.target.cognito
+        if pool is not None:
+            lines += [
+                f"cleanup: cognito-idp:ListUsers UserPoolId={pool.user_pool_id} Filter='username ^= <prefix>'",
+                f"cleanup: cognito-idp:AdminDeleteUser UserPoolId={pool.user_pool_id} Username=<account>",
+            ]
+        return lines
 
     def named_calls(self, calls: list[ActionCall]) -> list[NamedCall]:
         """Every call whose names and values the harness generates for these actions (see chaos.aws.limits)."""

@@ -43,6 +43,7 @@ ACCOUNT = DEFAULT_ACCOUNT_ID
 FIS_LAYER_PARAMETER = "/aws/service/fis/lambda-extension/AWS-FIS-extension-x86_64/1.x.x"
 CODE_BUCKET, CODE_KEY = "hanbit-artifacts", "todo-api-0001.zip"
 REPOSITORY = "hanbit/todo-app"
+USER_POOL = "ap-northeast-2_AbCdEf123"  # the target's cognito.user_pool_id (the prerequisites' UserPoolId)
 
 
 @pytest.fixture(autouse=True)
@@ -125,7 +126,8 @@ def deployed_stacks(package: LambdaPackage) -> Iterator[Deployed]:
                                "Port": 443, "RequestInterval": 30, "FailureThreshold": 3},
         )["HealthCheck"]["Id"]
         prerequisites = create_stack(session, PRIMARY, "hanbit-drill-prerequisites", template("drill-prerequisites.yaml"),
-                                     {"GitHubRepository": REPOSITORY, "HealthCheckId": health})
+                                     {"GitHubRepository": REPOSITORY, "HealthCheckId": health,
+                                      "UserPoolId": USER_POOL})
         reference = {}
         for region in (PRIMARY, SECONDARY):
             layer = session.client("lambda", region_name=region).publish_layer_version(

@@ -15,7 +15,7 @@ from chaos.aws.provider import AwsProvider
 from chaos.targets import AwsTarget
 from scenarios.loader import load_config
 
-from .conftest import ACCOUNT, PRIMARY, REPOSITORY, ROOT, SECONDARY, _load_helper
+from .conftest import ACCOUNT, PRIMARY, REPOSITORY, ROOT, SECONDARY, USER_POOL, _load_helper
 
 iam_eval = _load_helper("iam_eval")
 STAGING = "staging"
@@ -177,3 +177,35 @@ def test_the_fis_role_is_for_fis_of_this_account_only(deployed) -> None:
     bucket = deployed.prerequisites["FisConfigBucketName"]
     assert iam_eval.decision(policy, "s3:PutObject", f"arn:aws:s3:::{bucket}/FisConfigs/todo-api.json") == "allowed"
     assert iam_eval.decision(policy, "s3:PutObject", f"arn:aws:s3:::{bucket}/other") == "implicitDeny"
+
+
+def _target_needs(deployed, lines_of) -> list[Any]:
+    """What the permission preflight asks IAM for about `lines_of(provider)`, on a target with the pool."""
+    from chaos.targets import CognitoPool
+
+    target = target_of(deployed).model_copy(update={"cognito": CognitoPool(user_pool_id=USER_POOL, client_id="abc123")})
+    provider = AwsProvider(target, deployed.session)
+    return PermissionCheck(provider.ctx).needs(lines_of(provider), ACCOUNT)
+
+
+def test_both_roles_allow_the_lease_the_loads_accounts_and_what_cleanup_reads(deployed) -> None:
+    """Every drill (ci-smoke too) takes the lease and makes the load's Cognito accounts; cleanup finds markers
+    and FIS templates and removes the accounts. The drill role may all of it; the smoke role all but undoing
+    a fault (a FIS template an operator's drill left is found, and left to the drill role)."""
+    iam = deployed.client("iam")
+    pool = f"arn:aws:cognito-idp:{PRIMARY}:{ACCOUNT}:userpool/{USER_POOL}"
+    drill_needs = _target_needs(deployed, lambda p: p.target_plan() + p.cleanup_plan())
+    assert {("cognito-idp:AdminSetUserPassword", pool), ("cognito-idp:AdminDeleteUser", pool),
+            ("fis:ListExperimentTemplates", "*")} <= {(n.action, n.resource) for n in drill_needs}
+    drill = iam_eval.role_policy(iam, "hanbit-drill")
+    assert [n for n in drill_needs if iam_eval.decision(drill, n.action, n.resource) != "allowed"] == []
+    smoke = iam_eval.role_policy(iam, "hanbit-drill-ci-smoke")
+    undoing = ("fis:StopExperiment", "fis:DeleteExperimentTemplate", "fis:GetExperiment")
+    smoke_needs = [n for n in drill_needs if n.action not in undoing]
+    assert [n for n in smoke_needs if iam_eval.decision(smoke, n.action, n.resource) != "allowed"] == []
+    assert all(iam_eval.decision(smoke, a, "*") == "implicitDeny" for a in undoing[:2])
+    # Its writes are its lease and the pool's users, no fault marker.
+    marker = f"arn:aws:ssm:{PRIMARY}:{ACCOUNT}:parameter/hanbit-drill/todo-api/lambda.deploy-bad-version"
+    assert iam_eval.decision(smoke, "ssm:PutParameter", marker) == "implicitDeny"
+    other_pool = f"arn:aws:cognito-idp:{PRIMARY}:{ACCOUNT}:userpool/ap-northeast-2_Customers1"
+    assert iam_eval.decision(smoke, "cognito-idp:AdminDeleteUser", other_pool) == "implicitDeny"

@@ -153,3 +153,42 @@ def test_the_needs_come_from_the_plan_with_what_aws_implies(stack) -> None:
 )
 def test_the_principal_simulated_for_each_kind_of_caller(caller: str, principal: str | None) -> None:
     assert principal_arn(caller) == principal
+
+
+POOL = "ap-northeast-2_AbCdEf123"  # the pool of docs/aws.md's examples
+POOL_ARN = f"arn:aws:cognito-idp:ap-northeast-2:{ACCOUNT}:userpool/{POOL}"
+
+
+def cognito_target() -> dict:
+    from chaos.targets import CognitoPool
+
+    return {"cognito": CognitoPool(user_pool_id=POOL, client_id="3n4b5urk1ft4fl3mg5e62d9ado")}
+
+
+def test_the_documented_policy_allows_the_lease_the_loads_accounts_and_cleanup(stack) -> None:
+    """Beside its actions, a drill takes the target's lease and makes the load's Cognito accounts; cleanup
+    lists markers and FIS templates and removes the accounts: the documented policy allows all of it."""
+    role = harness_role(stack, documented_policy())
+    session = stack.session_as(role)
+    provider = stack.provider(session=session, **cognito_target())
+    # ci-smoke: no action, yet the lease and the accounts are asked about.
+    assert permission_problems(provider.preflight([])) == []
+    simulated = {(c.params["ResourceArns"][0], a) for c in provider.clients.calls
+                 if c.api == "iam:SimulatePrincipalPolicy" for a in c.params["ActionNames"]}
+    assert (POOL_ARN, "cognito-idp:AdminSetUserPassword") in simulated
+    assert (f"arn:aws:ssm:ap-northeast-2:{ACCOUNT}:parameter/hanbit-drill/drill.lease/todo-api",
+            "ssm:PutParameter") in simulated
+    caller = session.client("sts").get_caller_identity()["Arn"]
+    check = PermissionCheck(provider.ctx)
+    assert check.problems(provider.cleanup_plan(), caller) == []
+    needs = {(n.action, n.resource) for n in check.needs(provider.cleanup_plan(), ACCOUNT)}
+    assert {("cognito-idp:ListUsers", POOL_ARN), ("cognito-idp:AdminDeleteUser", POOL_ARN),
+            ("fis:ListExperimentTemplates", "*"), ("fis:DeleteExperimentTemplate", "*")} <= needs
+
+
+def test_a_policy_without_the_cognito_admin_calls_is_refused_before_the_load(stack) -> None:
+    policy = without(documented_policy(), "cognito-idp:AdminSetUserPassword", "cognito-idp:AdminCreateUser")
+    provider = stack.provider(session=stack.session_as(harness_role(stack, policy)), **cognito_target())
+    missing = permission_problems(provider.preflight([]))
+    assert [re.search(r" may not (\S+) on (\S+)", p).groups() for p in missing] == [
+        ("cognito-idp:AdminCreateUser", POOL_ARN), ("cognito-idp:AdminSetUserPassword", POOL_ARN)]
