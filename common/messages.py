@@ -4,6 +4,19 @@ English is the source language and the default. `--lang ko` (or `HANBIT_DRILL_LA
 Korean catalog, `common/locale/ko/LC_MESSAGES/hanbit_drill.po`, which Babel compiles in memory when
 first asked for (no build step, no `.mo` file to forget). A message missing from a catalog falls back
 to English; tests/common/test_messages.py fails when any is missing.
+
+What is translated: the words people read (console, live progress, pages, `ack`, report.html). What is
+not: the machine formats (journal.json's fields and values, series.jsonl, junit.xml's structure,
+history.jsonl), CLI option names, check names, action names and enum values, numbers and dates.
+
+Most text is translated when it is shown, so a run's reports re-rendered with another `--lang` follow it.
+Check details are the exception: a check's `detail` is written into the journal when the drill ends,
+in the language active during the run, and every later report shows it as written (junit.xml carries it
+too). That is accepted: the team that ran the drill reads its report; re-judging a journal
+(`verify.checks.evaluate`) writes them anew in the current language.
+
+Messages are marked `_("... {name} ...").format(name=...)` on literal strings, never f-strings inside
+`_()` and never `_()` inside an f-string: Babel's extractor (Python 3.11) reads only literal arguments.
 """
 
 from __future__ import annotations
