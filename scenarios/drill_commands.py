@@ -159,9 +159,12 @@ def _cleanup(args: argparse.Namespace) -> int:
         # Undoes only what drills made, so a protected target needs no --allow-protected here.
         choice = choose_target(load_config(args.file, require_providers=False), args.target, allow_protected=True)
         require_control(choice, args.file)
-        clean = TargetCleanup(choice.name, choice.target, console, dry_run=args.dry_run).run().clean and clean
-    elif args.dry_run:
-        raise InvalidInputError("--dry-run lists what drills left on a target: name it with --target")
+        sweep = TargetCleanup(choice.name, choice.target, console, dry_run=args.dry_run,
+                              keep_accounts=args.keep_accounts)
+        clean = sweep.run().clean and clean
+    elif args.dry_run or args.keep_accounts:
+        raise InvalidInputError("--dry-run and --keep-accounts are about what drills left on a target: name it "
+                                "with --target")
     return int(ExitCode.PASSED if clean else ExitCode.TARGET_ERROR)
 
 
@@ -186,4 +189,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     cleanup.add_argument("--target", metavar="T", default=None,
                          help="also find what drills left on this target without any journal, and undo it")
     cleanup.add_argument("--dry-run", action="store_true", help="with --target: list what would be undone, change nothing")
+    cleanup.add_argument("--keep-accounts", action="store_true",
+                         help="with --target: leave the load's Cognito accounts for the next run to reuse")
     cleanup.set_defaults(func=_cleanup)

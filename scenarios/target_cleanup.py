@@ -4,7 +4,9 @@ A run's journal may be out of reach (a cancelled CI job's runner is gone, a lapt
 still says what is in effect. The target's provider lists it (`Provider.leftovers`: on AWS the fault
 markers under the drill's SSM path and the drill's FIS templates; on a running bundled service the
 faults its control plane still applies) and clears each, printing each; the load's accounts in the
-target's Cognito pool are removed too. `--dry-run` lists only.
+target's Cognito pool are removed too, unless `--keep-accounts` (every run reuses them: a pool whose
+accounts are removed after each CI run pays Cognito's monthly-active-user price for new ones every time).
+`--dry-run` lists only.
 
 Cleanup holds the target's lease while it works, as a drill does: it refuses while a live drill holds the
 target (reverting that drill's faults would end its experiment, removing its accounts would break its
@@ -53,13 +55,14 @@ def _remove_accounts(auth: Any, dry_run: bool) -> list[str]:
 
 class TargetCleanup:
     def __init__(self, name: str, target: Target, console: Console, *, dry_run: bool = False,
-                 session_factory: Callable[[Target], TargetSession] = session_for,
+                 keep_accounts: bool = False, session_factory: Callable[[Target], TargetSession] = session_for,
                  provider_factory: Callable[..., Provider] = provider_for,
                  accounts: Callable[[Any, bool], list[str]] = _remove_accounts) -> None:
         self.name = name
         self.target = target
         self.console = console
         self.dry_run = dry_run
+        self.keep_accounts = keep_accounts  # the next run reuses them (Cognito bills each new user a month)
         self.session_factory = session_factory
         self.provider_factory = provider_factory
         self.accounts = accounts
@@ -120,7 +123,7 @@ class TargetCleanup:
 
     def _accounts(self, report: SweepReport) -> None:
         auth = load_auth(self.target)
-        if auth is None:
+        if auth is None or self.keep_accounts:
             return  # the API's own /auth: its accounts are the service's, nothing the harness made elsewhere
         where = f"user pool {auth.user_pool_id}"
         try:
