@@ -138,12 +138,13 @@ class TargetCleanup:
 
     def _summary(self, report: SweepReport) -> None:
         kept = f", {report.kept} left as they are" if report.kept else ""
+        pool = load_auth(self.target) is not None and not self.keep_accounts  # accounts were looked for
         if self.dry_run:
-            self._say(f"dry run, target {self.name!r}: {report.found} leftover(s){kept}, {report.accounts} drill "
-                      f"account(s); nothing changed")
+            accounts = f", {report.accounts} drill account(s)" if pool else ""
+            self._say(f"dry run, target {self.name!r}: {report.found} leftover(s){kept}{accounts}; nothing changed")
         elif report.clean:
-            self._say(f"clean: target {self.name!r}: {report.cleared} leftover(s) cleared{kept}, {report.accounts} "
-                      f"drill account(s) removed")
+            accounts = f", {report.accounts} drill account(s) removed" if pool else ""
+            self._say(f"clean: target {self.name!r}: {report.cleared} leftover(s) cleared{kept}{accounts}")
         else:
             for problem in report.problems:
                 self._say(f"[red]{escape(problem)}[/]")

@@ -213,8 +213,8 @@ class AwsProvider:
                 else:
                     problems.append(
                         f"an earlier drill left a fault in place (SSM parameter {marker.name}); run "
-                        f"`hanbit-drill cleanup` on its journal, or delete the parameter once you have "
-                        f"undone it by hand"
+                        f"`hanbit-drill cleanup` on its journal, or `hanbit-drill cleanup --target` on this "
+                        f"target without it"
                     )
             return problems
 

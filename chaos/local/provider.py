@@ -300,7 +300,7 @@ class LocalProvider:
                 if down:
                     problems.append(f"regions not up before the drill: {', '.join(down)}")
         if state.get("function", {}).get("faults"):
-            problems.append(f"function faults already active: {state['function']['faults']} (run `hanbit-drill cleanup`)")
+            problems.append(f"function faults already active: {state['function']['faults']} (`hanbit-drill cleanup --target` on this target undoes them)")
         return problems
 
     def plan(self, call: ActionCall) -> list[str]:

@@ -174,7 +174,7 @@ def test_a_fault_left_by_an_earlier_drill_is_reported(stack) -> None:
     assert problems == [
         "an earlier drill left a fault in place (SSM parameter "
         "/hanbit-drill/todo-api/lambda.reserved-concurrency/ap-northeast-2); run `hanbit-drill cleanup` "
-        "on its journal, or delete the parameter once you have undone it by hand"
+        "on its journal, or `hanbit-drill cleanup --target` on this target without it"
     ]
 
 
