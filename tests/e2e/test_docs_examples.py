@@ -51,6 +51,12 @@ DECISIONS: dict[str, Run | ThroughPlan | Skip] = {
     # docs/aws.md
     "hanbit-drill plan lambda-failure --target staging": Run(),
     "hanbit-drill run lambda-failure --target staging --allow-protected": ThroughPlan(),
+    "hanbit-drill cleanup --target staging --dry-run": Skip(
+        "needs staging's AWS account (no plan shows a cleanup): tests/e2e/test_staging_path.py types `cleanup "
+        "--target staging` against a moto account, tests/scenarios/test_target_cleanup.py sweeps one with leftovers"),
+    "hanbit-drill cleanup --target staging": Skip(
+        "needs staging's AWS account: tests/e2e/test_staging_path.py types it against a moto account after ci-smoke, "
+        "tests/chaos/aws/test_leftovers.py reverts a killed drill's faults from their markers"),
     # docs/ci.md
     "pip install -e .": Skip("the install .ci/run makes"),
     "hanbit-drill validate": Run(),
@@ -60,6 +66,7 @@ DECISIONS: dict[str, Run | ThroughPlan | Skip] = {
     "hanbit-drill serve &": Skip("the `served` fixture types it and keeps it running for the examples after it"),
     "hanbit-drill run ci-smoke --profile ci --target serve --quiet": Run(SMOKE, needs_serve=True,
                                                                         leaves="runs/*/ci-smoke/journal.json"),
+    "hanbit-drill cleanup --target serve": Run(needs_serve=True),
     # docs/load.md
     "hanbit-drill serve": Skip("the `served` fixture types it and keeps it running for the examples after it"),
     "hanbit-drill load --rps 1000 --duration 60s --target http://127.0.0.1:8080 --json summary.json":
