@@ -81,14 +81,16 @@ class TargetCleanup:
             taken_over = keeper.take()  # LeaseHeldError (exit 3) while a live drill holds the target
             if taken_over is not None:
                 self._say(escape(f"took over the lapsed lease of {taken_over.describe()}"))
-        provider = self.provider_factory(self.target, **session.provider_runtime())
+        provider: Provider | None = None
         try:
+            provider = self.provider_factory(self.target, **session.provider_runtime())
             self._leftovers(provider, report)
             self._accounts(report)
         finally:
-            provider.close()
+            if provider is not None:
+                provider.close()
             if keeper is not None:
-                keeper.release()
+                keeper.release()  # whatever happened: a held lease would refuse the next drill for minutes
         self._summary(report)
         return report
 
