@@ -24,6 +24,7 @@ from chaos.aws.limits import (
 )
 from chaos.aws.provider import AwsProvider
 from chaos.aws.table_restore import repoint_description
+from common.errors import InvalidInputError
 from scenarios.loader import load_config
 from scenarios.models import resolve
 
@@ -38,7 +39,14 @@ def shipped_staging() -> tuple[AwsProvider, list[ActionCall]]:
         if "staging" not in config.scenario_targets(name):
             continue
         for profile in config.profiles:
-            for call in resolve(config, name, profile, "staging", allow_protected=True).provider_calls():
+            try:
+                plan = resolve(config, name, profile, "staging", allow_protected=True)
+            except InvalidInputError as exc:
+                # gameday: a person's table.restore / region.failover cannot be observed on AWS (refused at
+                # resolve); the calls of those steps are the same in every other profile.
+                assert profile == "gameday" and "cannot observe an operator's" in str(exc), exc
+                continue
+            for call in plan.provider_calls():
                 calls[call.model_dump_json()] = call
     return AwsProvider(config.targets["staging"]), list(calls.values())
 
