@@ -135,12 +135,13 @@ class BundledSession:
         return True
 
 
-class AwsSession:
-    def __init__(self, target: AwsTarget) -> None:
-        self.target = target
-        self.api_url = target.api_url
-        self.service_pid = None
-        self.data_dir = None
+class _RemoteSession:
+    """A target the harness starts nothing for: traffic goes to its URL as it is."""
+
+    def __init__(self, api_url: str) -> None:
+        self.api_url = api_url
+        self.service_pid: int | None = None
+        self.data_dir: str | None = None
 
     def start(self, run_dir: Path) -> None:
         pass
@@ -150,6 +151,19 @@ class AwsSession:
 
     def service_process(self) -> psutil.Process | None:
         return None
+
+    def close(self) -> None:
+        pass
+
+    @staticmethod
+    def stop_leftover(pid: int, data_dir: str | None) -> bool:
+        return False  # it started nothing a killed run could leave behind
+
+
+class AwsSession(_RemoteSession):
+    def __init__(self, target: AwsTarget) -> None:
+        super().__init__(target.api_url)
+        self.target = target
 
     def lease_store(self) -> LeaseStore:
         """An SSM parameter in the target's region (credentials from the environment, as every AWS call)."""
@@ -161,33 +175,9 @@ class AwsSession:
         return SsmLeaseStore(AwsClients(None, target.region), AwsSettings().marker_prefix, target.function,
                              target.region)
 
-    def close(self) -> None:
-        pass
 
-    @staticmethod
-    def stop_leftover(pid: int, data_dir: str | None) -> bool:
-        return False  # the harness starts nothing in an AWS account
-
-
-class EndpointSession:
+class EndpointSession(_RemoteSession):
     """A bare URL: traffic only, nothing to start, stop or control."""
-
-    def __init__(self, api_url: str) -> None:
-        self.api_url = api_url
-        self.service_pid = None
-        self.data_dir = None
-
-    def start(self, run_dir: Path) -> None:
-        pass
-
-    def provider_runtime(self) -> dict[str, JsonValue]:
-        return {}
-
-    def service_process(self) -> psutil.Process | None:
-        return None
 
     def lease_store(self) -> LeaseStore:
         raise InvalidInputError(f"{self.api_url}: a bare URL is no target a drill can hold: name it under `targets:`")
-
-    def close(self) -> None:
-        pass
