@@ -163,9 +163,10 @@ class TargetLease:
             self.record = None
             by = f"; it is now held by {current.describe()}" if current is not None else " (removed)"
             raise LeaseLostError(f"target {self.target_name!r}: this run's lease ({self.store.where}) is gone{by}")
-        self.record = current.model_copy(update={"expires_at": self.clock() + self.ttl_s})
-        self.store.replace(self.record)
-        return self.record
+        renewed = current.model_copy(update={"expires_at": self.clock() + self.ttl_s})
+        self.store.replace(renewed)  # only a stored expiry counts: a failed write leaves the old one in force
+        self.record = renewed
+        return renewed
 
     def release(self) -> None:
         """Give the lease up, if it is still ours (a lease taken over meanwhile is the new holder's)."""

@@ -61,6 +61,11 @@ class _Target(BaseModel):
         """The Cognito pool the load's accounts sign in with (None: the API's own /auth endpoints)."""
         return None
 
+    @property
+    def detection_alarms(self) -> list[str]:
+        """The target's own alarms that page the on-call (empty: the drill's alarm model judges detection)."""
+        return []
+
     protected: bool = Field(False, description="refuse to run without --allow-protected")
     ca_bundle: str | None = Field(
         None,
@@ -148,6 +153,10 @@ class AwsTarget(_Target):
     @property
     def user_pool(self) -> CognitoPool | None:
         return self.cognito
+
+    @property
+    def detection_alarms(self) -> list[str]:
+        return list(self.alarm_names)
 
     @property
     def least_time_scale(self) -> float:

@@ -27,9 +27,6 @@ import os
 from functools import cache
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
 from common.errors import InvalidInputError
 
 DOMAIN = "hanbit_drill"
@@ -72,6 +69,10 @@ def messages_for(lang: str | None = None) -> Messages:
     lang = (lang or os.environ.get(LANG_ENV) or SOURCE_LANGUAGE).split(".")[0].split("_")[0].lower()
     if lang == SOURCE_LANGUAGE:
         return Messages(lang, stdlib_gettext.NullTranslations())
+    # Babel only when a catalog is read: English, the default, costs no import at every command's start.
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     path = catalog_path(lang)
     if not path.exists():
         raise UnknownLanguage(f"no messages in language {lang!r}; available: {', '.join(languages())}")

@@ -164,10 +164,10 @@ class HttpPool:
         # response byte (RFC 9112 9.3.1); a fresh socket's failure is always reported.
         for retry in (False, True):
             sock, reused = (None, False) if retry else self._idle_socket()
+            generation = self._generation  # an idle socket is of the current address
             try:
                 if sock is None:
-                    sock = self._connect()
-                generation = self._generation  # the address this socket went to
+                    sock, generation = self._connect()
                 attempt.sent = True
                 resp, keep = _exchange(sock, raw)
             except _Dropped as drop:
@@ -238,11 +238,14 @@ class HttpPool:
             self._generation += 1  # sockets to the old address: idle ones are closed when next picked, busy
             # ones when they come back
 
-    def _connect(self) -> gevent.socket.socket:
+    def _connect(self) -> tuple[gevent.socket.socket, int]:
+        """A new socket, and the generation of the address it went to (other greenlets may look the name
+        up again while this one connects)."""
         self._follow_the_name()
-        sock = gevent.socket.socket(self._family, socket.SOCK_STREAM)
+        family, addr, generation = self._family, self._addr, self._generation
+        sock = gevent.socket.socket(family, socket.SOCK_STREAM)
         try:
-            sock.connect(self._addr)
+            sock.connect(addr)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self._tls is not None:
                 sock = self._handshake(sock)
@@ -250,7 +253,7 @@ class HttpPool:
             sock.close()
             raise
         self.connects += 1
-        return sock
+        return sock, generation
 
     def _handshake(self, sock: gevent.socket.socket) -> gevent.ssl.SSLSocket:
         assert self._tls is not None

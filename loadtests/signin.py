@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import gevent
 import gevent.event
+import gevent.pool
 import orjson
 
 from loadtests import cognito_wire
@@ -164,6 +165,7 @@ class TokenKeeper:
         self._order = count()
         self._wake = gevent.event.Event()
         self._loop: gevent.Greenlet | None = None
+        self._renewals = gevent.pool.Group()  # in flight: killed with the loop, before the pool closes
         self.renewed = 0
         self.failed = 0
 
@@ -180,6 +182,7 @@ class TokenKeeper:
     def stop(self) -> None:
         if self._loop is not None:
             self._loop.kill(block=False)
+        self._renewals.kill(block=False)
 
     def _push(self, at: float, auth: AccountAuth) -> None:
         heapq.heappush(self._heap, (at, next(self._order), weakref.ref(auth)))
@@ -203,7 +206,7 @@ class TokenKeeper:
             if auth.renew_at is not None and auth.renew_at > now:
                 self._push(auth.renew_at, auth)  # renewed meanwhile (a sign-in after a 401)
                 continue
-            gevent.spawn(self._renew, auth)
+            self._renewals.spawn(self._renew, auth)
         return max(self._heap[0][0] - now, 0.0) if self._heap else None
 
     def _renew(self, auth: AccountAuth) -> None:

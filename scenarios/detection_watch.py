@@ -53,9 +53,10 @@ class DetectionWatch:
         self.first_bad = FirstBadTracker(self.plan.detection, fault_at)
         for sample in earlier:
             self.model.observe(sample)
-        self.journal.alarm_times = self.provider.alarm_times(fault_at)
-        self.by_target = bool(self.journal.alarm_times)
-        self._last_poll = now
+        # Whether the target's own alarms decide is the target's configuration, not the first read's answer.
+        self.by_target = bool(self.plan.target.detection_alarms)
+        self._last_poll = now - ALARM_POLL_S  # read them now; a failed read is retried like any poll
+        self.poll(now)
         self._update()
 
     def observe(self, sample: SecondSample) -> bool:

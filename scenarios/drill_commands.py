@@ -151,20 +151,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _cleanup(args: argparse.Namespace) -> int:
+    # Every option and the target are checked before anything is undone.
+    if args.target is None and (args.dry_run or args.keep_accounts):
+        raise InvalidInputError("--dry-run and --keep-accounts are about what drills left on a target: name it "
+                                "with --target")
+    sweep = None
     console = Console()
-    clean = True
-    if not args.dry_run:
-        clean = cleanup_runs(args.report_dir, console).clean
     if args.target is not None:
         # Undoes only what drills made, so a protected target needs no --allow-protected here.
         choice = choose_target(load_config(args.file, require_providers=False), args.target, allow_protected=True)
         require_control(choice, args.file)
         sweep = TargetCleanup(choice.name, choice.target, console, dry_run=args.dry_run,
                               keep_accounts=args.keep_accounts)
+    clean = args.dry_run or cleanup_runs(args.report_dir, console).clean
+    if sweep is not None:
         clean = sweep.run().clean and clean
-    elif args.dry_run or args.keep_accounts:
-        raise InvalidInputError("--dry-run and --keep-accounts are about what drills left on a target: name it "
-                                "with --target")
     return int(ExitCode.PASSED if clean else ExitCode.TARGET_ERROR)
 
 

@@ -143,8 +143,6 @@ class DrillEngine:
             self.error = exc
         finally:
             with deferred_signals():  # a second Ctrl-C must not interrupt the revert
-                for operator in self.operators:
-                    operator.abandon()  # no page outlives its drill
                 self._teardown(provider)
         return self.journal
 
@@ -385,6 +383,11 @@ class DrillEngine:
                 if self.journal.status in (RunStatus.PASSED, RunStatus.RUNNING):
                     self.journal.status = RunStatus.ERROR
             self._run_teardown()
+        for operator in self.operators:
+            try:
+                operator.abandon()  # no page outlives its drill
+            except OSError as exc:  # a page file left behind is stale, never a fault: `ack` ignores it
+                log.error("withdrawing the page failed: %s", exc)
         if self.lease is not None:
             self.lease.release()  # after the last revert and teardown step
         if provider is not None:

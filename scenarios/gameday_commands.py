@@ -31,7 +31,7 @@ def _ack(args: argparse.Namespace) -> int:
                 run_dir=shown(run_dir)))
     if not pages:
         console.print(_("no open page under {report_dir}").format(report_dir=shown(args.report_dir)))
-        return ExitCode.PASSED if args.quiet_if_none else ExitCode.INVALID_INPUT
+        return ExitCode.PASSED  # nothing to acknowledge is not an error: the drill may not have paged yet
     for run_dir, page in pages:
         ack = acknowledge(run_dir, page)
         waited = ack.at - page.paged_at
@@ -81,7 +81,6 @@ def _switch_region(args: argparse.Namespace) -> int:
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ack = subparsers.add_parser("ack", help="acknowledge the page of a running game-day drill")
     add_report_dir(ack)
-    ack.add_argument("--quiet-if-none", action="store_true", help="exit 0 when there is no open page")
     ack.set_defaults(func=_ack)
 
     bundled = subparsers.add_parser(

@@ -45,7 +45,7 @@ class TargetChoice:
 
     @property
     def api_url(self) -> str | None:
-        return getattr(self.target, "url", None) or getattr(self.target, "api_url", None)
+        return self.target.endpoint
 
 
 def _served_from_here(url: str) -> Path | None:

@@ -43,6 +43,13 @@ def observe(ctx: AwsContext, call: ActionCall, since: float, context: Remediatio
                                      f"version is {expected}", who)
 
 
+def _function_name(name_or_arn: str) -> str:
+    """`todo-api` from `todo-api`, `...:function:todo-api` or `...:function:todo-api:LIVE` (UpdateAlias takes any)."""
+    if ":function:" in name_or_arn:
+        return name_or_arn.split(":function:", 1)[1].split(":", 1)[0]
+    return name_or_arn.split(":", 1)[0]
+
+
 def _update_alias_event(ctx: AwsContext, alias: str, since: float) -> tuple[float | None, str | None]:
     """The time and user of the latest UpdateAlias on the function since `since`, if CloudTrail has it."""
     try:
@@ -57,6 +64,6 @@ def _update_alias_event(ctx: AwsContext, alias: str, since: float) -> tuple[floa
             request = json.loads(event.get("CloudTrailEvent", "{}")).get("requestParameters") or {}
         except ValueError:
             continue
-        if request.get("name") == alias and ctx.target.function in str(request.get("functionName", "")):
+        if request.get("name") == alias and _function_name(str(request.get("functionName", ""))) == ctx.target.function:
             return event["EventTime"].timestamp(), event.get("Username")
     return None, None

@@ -1,6 +1,6 @@
 """Acknowledging a page from any terminal: `hanbit-drill ack` appends to the run's `acks.jsonl`.
 
-The drill writes `page.json` in its run directory when it pages and removes it when the step is over;
+The drill writes `page-<step>.json` in its run directory when it pages and removes it when the step is over;
 `ack` finds the pages of live drills under the runs directory and acknowledges them. One line per
 acknowledgement (who, when, which step), appended with O_APPEND so concurrent acks never interleave.
 """
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from scenarios.gameday.pager import Page
 
-PAGE_FILE = "page.json"
+PAGE_FILES = "page-*.json"  # one per open step: two steps paged at once are acknowledged apart
 ACKS_FILE = "acks.jsonl"
 
 
@@ -36,20 +36,25 @@ def who() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
+def page_file(run_dir: Path, step: int) -> Path:
+    return run_dir / f"page-{step}.json"
+
+
 def post_page(run_dir: Path, page: Page) -> None:
-    tmp = run_dir / f".{PAGE_FILE}.tmp"
+    path = page_file(run_dir, page.step)
+    tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(page.model_dump_json(indent=1))
-    os.replace(tmp, run_dir / PAGE_FILE)
+    os.replace(tmp, path)
 
 
-def clear_page(run_dir: Path) -> None:
-    (run_dir / PAGE_FILE).unlink(missing_ok=True)
+def clear_page(run_dir: Path, step: int) -> None:
+    page_file(run_dir, step).unlink(missing_ok=True)
 
 
 def open_pages(report_dir: Path) -> list[tuple[Path, Page]]:
     """Pages waiting in the run directories below `report_dir`, oldest first."""
     found: list[tuple[Path, Page]] = []
-    for path in sorted(report_dir.glob(f"**/{PAGE_FILE}")):
+    for path in sorted(report_dir.glob(f"**/{PAGE_FILES}")):
         try:
             found.append((path.parent, Page.model_validate_json(path.read_text())))
         except (OSError, ValidationError):

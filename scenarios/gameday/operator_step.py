@@ -89,7 +89,7 @@ class OperatorStep:
                     self._finish(seen.at)
         if not self.done and record.operator_deadline is not None and now >= record.operator_deadline:
             record.taken_over_at = now
-            clear_page(self.run_dir)
+            clear_page(self.run_dir, self.index)
             self.done = True
             self.tracker.perform(record, self.step.call)  # restores the system; the RTO check says who did it
             return True
@@ -102,9 +102,9 @@ class OperatorStep:
         self.record.ended_at = at
         if self.journal.remediated_at is None:
             self.journal.remediated_at = at
-        clear_page(self.run_dir)
+        clear_page(self.run_dir, self.index)
         self.done = True
 
     def abandon(self) -> None:
         """The drill ends (stop condition, Ctrl-C): the page is withdrawn; faults are reverted as always."""
-        clear_page(self.run_dir)
+        clear_page(self.run_dir, self.index)

@@ -81,11 +81,11 @@ def operator(report_dir: Path, *, after_s: float, command: str | None, ack: bool
 
     def act() -> None:
         deadline = time.monotonic() + 120
-        while not list(report_dir.glob("**/page.json")):
+        while not list(report_dir.glob("**/page-*.json")):
             if time.monotonic() > deadline:
                 return
             time.sleep(0.1)
-        page = json.loads(next(report_dir.glob("**/page.json")).read_text())
+        page = json.loads(next(report_dir.glob("**/page-*.json")).read_text())
         time.sleep(after_s)
         if ack:
             subprocess.run([sys.executable, "-m", "scenarios.cli", "ack", "--report-dir", str(report_dir)],
@@ -124,7 +124,7 @@ def test_an_operator_acknowledges_and_rolls_back_by_the_runbook(tmp_path: Path, 
     assert step.runbook.startswith("hanbit-drill bundled update-alias --name LIVE --function-version 1 --data-dir ")
     assert step.acknowledged_at - step.paged_at == pytest.approx(2.0, abs=1.0)
     assert step.action_matches_runbook and step.action_observed_at - step.paged_at == pytest.approx(3.0, abs=1.5)
-    assert not list(report_dir.glob("**/page.json"))  # the page is withdrawn once the step is over
+    assert not list(report_dir.glob("**/page-*.json"))  # the page is withdrawn once the step is over
     report = next(report_dir.glob("2*/gd-rollback/report.html")).read_text()
     assert "People in the loop" in report and "acknowledged by" in report and "paged: lambda.rollback" in report
     assert "People in the loop" in out  # the console report
@@ -142,9 +142,9 @@ def test_a_wrong_action_is_reported_and_the_harness_takes_over(tmp_path: Path) -
     def wrong() -> None:  # LIVE to the bad version again: an update-alias, but not the runbook's version
         nonlocal data_dir
         deadline = time.monotonic() + 120
-        while not list(report_dir.glob("**/page.json")) and time.monotonic() < deadline:
+        while not list(report_dir.glob("**/page-*.json")) and time.monotonic() < deadline:
             time.sleep(0.1)
-        page = json.loads(next(report_dir.glob("**/page.json")).read_text())
+        page = json.loads(next(report_dir.glob("**/page-*.json")).read_text())
         data_dir = page["runbook"].rsplit("--data-dir ", 1)[1]
         subprocess.run([sys.executable, "-m", "scenarios.cli", "bundled", "update-alias", "--name", "LIVE",
                         "--function-version", "2", "--data-dir", data_dir], check=True, capture_output=True)

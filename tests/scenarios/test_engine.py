@@ -11,6 +11,7 @@ from typing import ClassVar
 
 import pytest
 
+from chaos.targets import AwsTarget
 from loadtests.records import SecondSample, new_histogram
 from scenarios.engine import DrillEngine
 from scenarios.models import Config, resolve
@@ -519,7 +520,10 @@ def test_a_target_with_its_own_alarm_is_detected_when_that_alarm_fires(tmp_path:
     system.clock = SimClock(1_000_000.0)  # the provider reads the simulated time through the system
     clock = system.clock
     load = FakeLoad(system, clock)
-    engine = DrillEngine(plan_for(), tmp_path / "run", load_factory=lambda url, plan, run_dir: load,
+    # A target that names its own alarm: the drill reads it instead of trusting its model.
+    plan = plan_for()
+    plan = plan.model_copy(update={"target": AwsTarget(api_url="https://api.example.com", alarm_names=["errors"])})
+    engine = DrillEngine(plan, tmp_path / "run", load_factory=lambda url, plan, run_dir: load,
                          session=FakeSession(), provider_factory=lambda target, **kw: AlarmingProvider(system),
                          clock=clock)
     engine.progress.enabled = False
