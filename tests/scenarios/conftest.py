@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import sys
 import types
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+
+# Helper modules beside the tests (engine_sim.py) import like packages: the tests run with --import-mode=importlib.
+sys.path.insert(0, str(Path(__file__).parent))
 
 from chaos.actions import CATALOG, ENGINE_ACTIONS, ActionCall
 from scenarios.target_kinds import KINDS, provider_at
