@@ -88,22 +88,14 @@ class SlotSystem:
         return bool(self.slots) or self.live in self.bad
 
 
-class SlotProvider:
-    """Each injection snapshots what it replaces: a second fault of one action snapshots the first's doing."""
+class SlotProvider(FakeProvider):
+    """Each injection snapshots what it replaces: a second fault of one action snapshots the first's doing.
+    (Construction, preflight, plan, alarms and close are the simulated provider's.)"""
 
     name: ClassVar[str] = "slots"
     supported_actions: ClassVar[frozenset[str]] = frozenset(
         {"lambda.add-latency", "lambda.deploy-bad-version", "lambda.rollback", "lambda.update-config"}
     )
-
-    def __init__(self, system: SlotSystem) -> None:
-        self.system = system
-
-    def preflight(self, calls):
-        return []
-
-    def plan(self, call):
-        return []
 
     def inject(self, call):
         s = self.system
@@ -136,12 +128,6 @@ class SlotProvider:
             self.system.live = str(fault.undo["previous_version"])
             return {"to": self.system.live, "fault": fault.id}
         return {}
-
-    def alarm_times(self, since):
-        return {}
-
-    def close(self):
-        pass
 
 
 SLOW = {"latency_ms": 300, "percentage": 50}
