@@ -6,8 +6,11 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import trustme
 from doc_examples import ROOT
 
 
@@ -30,3 +33,34 @@ def fresh_checkout(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "scenarios.yaml", path / "scenarios.yaml")
     return path
+
+
+@contextmanager
+def served_over_tls(cwd: Path, regions: int) -> Iterator[str]:
+    """`hanbit-drill serve --tls-cert/--tls-key` typed in `cwd` with a test CA's certificate for 127.0.0.1
+    (the CA in certs/ca.pem, data in data/); yields the HTTPS URL it prints once every region serves."""
+    certs = cwd / "certs"
+    certs.mkdir()
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1")
+    ca.cert_pem.write_to_path(certs / "ca.pem")
+    issued.cert_chain_pems[0].write_to_path(certs / "cert.pem")
+    issued.private_key_pem.write_to_path(certs / "key.pem")
+    log = (cwd / "serve.log").open("w")
+    proc = subprocess.Popen(
+        ["bash", "-c", f"exec hanbit-drill serve --port 0 --regions {regions} --data-dir data "
+                       "--tls-cert certs/cert.pem --tls-key certs/key.pem"],
+        cwd=cwd, env=user_env(), stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("https://127.0.0.1:"), (url, (cwd / "serve.log").read_text()[-2000:])
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()

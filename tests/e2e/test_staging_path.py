@@ -31,14 +31,13 @@ from typing import Any
 
 import boto3
 import pytest
-import trustme
 import yaml
 from moto.core.responses import ActionResult
 from moto.iam.responses import IamResponse
 from moto.server import ThreadedMotoServer
 
 sys.path.insert(0, str(Path(__file__).parent))  # the tests import with importlib: make as_user importable
-from as_user import fresh_checkout, user_env  # noqa: E402
+from as_user import fresh_checkout, served_over_tls, user_env  # noqa: E402
 
 from loadtests.runner import free_port  # noqa: E402
 from verify.journal import Journal, RunStatus  # noqa: E402
@@ -163,40 +162,19 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
     host, port = server.get_host_and_port()
     moto_url = f"http://{host}:{port}"
     cwd = fresh_checkout(tmp_path_factory.mktemp("staging-path"))
-    certs = cwd / "certs"
-    certs.mkdir()
-    ca = trustme.CA()
-    issued = ca.issue_cert("127.0.0.1")
-    ca.cert_pem.write_to_path(certs / "ca.pem")
-    issued.cert_chain_pems[0].write_to_path(certs / "cert.pem")
-    issued.private_key_pem.write_to_path(certs / "key.pem")
-    log = (cwd / "serve.log").open("w")
-    proc = subprocess.Popen(
-        ["bash", "-c", "exec hanbit-drill serve --port 0 --regions 1 --data-dir data "
-                       "--tls-cert certs/cert.pem --tls-key certs/key.pem"],
-        cwd=cwd, env=user_env(), stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
     try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        assert url.startswith("https://127.0.0.1:"), (url, (cwd / "serve.log").read_text()[-2000:])
-        config = yaml.safe_load((cwd / "scenarios.yaml").read_text())
-        staging_target = config["targets"]["staging"]
-        # The rest as shipped: function, table, alarms, protected.
-        staging_target.update(api_url=url, ca_bundle="certs/ca.pem", min_time_scale=0.05)
-        (cwd / "scenarios.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        env = {**user_env(), **_account(moto_url), "AWS_ENDPOINT_URL": moto_url, "AWS_DEFAULT_REGION": REGION,
-               "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-               "AWS_EC2_METADATA_DISABLED": "true"}
-        env.pop("AWS_PROFILE", None)
-        yield Staging(cwd, url, moto_url, env, simulated)
+        with served_over_tls(cwd, regions=1) as url:
+            config = yaml.safe_load((cwd / "scenarios.yaml").read_text())
+            staging_target = config["targets"]["staging"]
+            # The rest as shipped: function, table, alarms, protected.
+            staging_target.update(api_url=url, ca_bundle="certs/ca.pem", min_time_scale=0.05)
+            (cwd / "scenarios.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+            env = {**user_env(), **_account(moto_url), "AWS_ENDPOINT_URL": moto_url, "AWS_DEFAULT_REGION": REGION,
+                   "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+                   "AWS_EC2_METADATA_DISABLED": "true"}
+            env.pop("AWS_PROFILE", None)
+            yield Staging(cwd, url, moto_url, env, simulated)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
         server.stop()
         patch.undo()
 

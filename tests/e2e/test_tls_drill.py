@@ -9,7 +9,6 @@ a clear message and exit 3.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -17,11 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import trustme
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))  # the tests import with importlib: make as_user importable
-from as_user import fresh_checkout, shell, user_env  # noqa: E402
+from as_user import fresh_checkout, served_over_tls, shell  # noqa: E402
 
 from verify.journal import Journal, RunStatus  # noqa: E402
 
@@ -38,31 +36,8 @@ class TlsServe:
 def tls_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServe]:
     """`hanbit-drill serve --regions 2` with a test CA's certificate for 127.0.0.1, in a fresh directory."""
     cwd = fresh_checkout(tmp_path_factory.mktemp("tls-drill"))
-    certs = cwd / "certs"
-    certs.mkdir()
-    ca = trustme.CA()
-    issued = ca.issue_cert("127.0.0.1")
-    ca.cert_pem.write_to_path(certs / "ca.pem")
-    issued.cert_chain_pems[0].write_to_path(certs / "cert.pem")
-    issued.private_key_pem.write_to_path(certs / "key.pem")
-    log = (cwd / "serve.log").open("w")
-    proc = subprocess.Popen(
-        ["bash", "-c", "exec hanbit-drill serve --port 0 --regions 2 --data-dir data "
-                       "--tls-cert certs/cert.pem --tls-key certs/key.pem"],
-        cwd=cwd, env=user_env(), stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()  # printed once every region serves
-        assert url.startswith("https://127.0.0.1:"), (url, (cwd / "serve.log").read_text()[-2000:])
+    with served_over_tls(cwd, regions=2) as url:
         yield TlsServe(cwd, url)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
 
 
 def scenario_file(cwd: Path, url: str, name: str, *, ca_bundle: str | None) -> str:
